@@ -1,0 +1,323 @@
+// OAuth token cache, authenticated requests with bounded retries, and error translation.
+#include "bank/client.hpp"
+
+#include "bank/error.hpp"
+#include "bank/json.hpp"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+#include <memory>
+
+namespace pix {
+
+namespace {
+
+constexpr int kMaxAttempts = 3;            // a request is sent at most this many times
+constexpr long kRenewMarginSeconds = 60;   // renew tokens this long before they expire
+
+using Clock = std::chrono::steady_clock;
+
+bool
+Retryable(long status)
+{
+	return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+long
+BackoffMs(int attempt)
+{
+	return 250L << (2 * attempt);  // 250 ms, 1 s
+}
+
+std::string
+PathOf(const std::string &url_or_path)
+{
+	// Strip scheme://host and the query: messages name the endpoint, never parameters.
+	std::string s = url_or_path;
+	size_t scheme = s.find("://");
+	if (scheme != std::string::npos) {
+		size_t slash = s.find('/', scheme + 3);
+		s = slash == std::string::npos ? "/" : s.substr(slash);
+	}
+	return s.substr(0, s.find('?'));
+}
+
+}  // namespace
+
+std::string
+UrlEncode(const std::string &s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	std::string out;
+	out.reserve(s.size() * 3);
+	for (unsigned char c : s) {
+		if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+			out.push_back(static_cast<char>(c));
+		} else {
+			out.push_back('%');
+			out.push_back(hex[c >> 4]);
+			out.push_back(hex[c & 15]);
+		}
+	}
+	return out;
+}
+
+Error
+HttpError(const HttpResponse &resp, const std::string &what, const std::string &scope)
+{
+	std::string title, detail, type_error;
+	std::string violations;
+	rapidjson::Document doc;
+	if (!resp.body.empty() && !doc.Parse(resp.body.c_str(), resp.body.size()).HasParseError() && doc.IsObject()) {
+		title = json::GetString(doc, "title");
+		detail = json::GetString(doc, "detail");
+		type_error = json::GetString(doc, "typeError");
+		if (const rapidjson::Value *legacy = json::Find(doc, "erro")) {  // older {"erro":{...}} shape
+			if (title.empty())
+				title = json::GetString(*legacy, "mensagem");
+			if (detail.empty())
+				detail = json::GetString(*legacy, "mensagemDetalhe");
+		}
+		const rapidjson::Value *v = json::Find(doc, "violacoes");
+		if (v && v->IsArray()) {
+			for (const auto &item : v->GetArray()) {
+				std::string prop = json::GetString(item, "propriedade");
+				std::string reason = json::GetString(item, "razao");
+				std::string value = json::GetString(item, "valor");
+				if (!violations.empty())
+					violations += "; ";
+				violations += (prop.empty() ? "?" : prop) + ": " + reason;
+				if (!value.empty())
+					violations += " (valor " + value + ")";
+			}
+		}
+	}
+	std::string full = "HTTP " + std::to_string(resp.status);
+	if (!title.empty())
+		full += ": " + title;
+	if (!detail.empty())
+		full += " " + detail;
+	if (!violations.empty())
+		full += " Violações: " + violations + ".";
+	if (!type_error.empty())
+		full += " (" + type_error + ")";
+	if (title.empty() && detail.empty() && resp.body.empty())
+		full += " (empty body)";
+
+	std::string message = "the bank answered HTTP " + std::to_string(resp.status) + " to " + what;
+	const char *state = sqlstate::kFdwError;
+	std::string hint;
+	switch (resp.status) {
+	case 400:
+	case 422:
+		state = sqlstate::kInvalidParameterValue;
+		if (type_error == "SCROLL_ALREADY_ACTIVE")
+			hint = "The bank allows one statement scroll per account at a time; an abandoned scroll "
+			       "expires after 6 minutes of inactivity.";
+		break;
+	case 401:
+		state = sqlstate::kInvalidAuthorization;
+		hint = "Check client_id and client_secret in the user mapping; the client certificate must "
+		       "belong to the same integration.";
+		break;
+	case 403:
+		state = sqlstate::kInsufficientPrivilege;
+		hint = "Enable the scope \"" + scope + "\" for this integration in Internet Banking.";
+		break;
+	case 429:
+		state = sqlstate::kTooManyRequests;
+		hint = "The bank limits calls per minute for each endpoint";
+		if (resp.retry_after >= 0)
+			hint += "; it asked to retry after " + std::to_string(resp.retry_after) + " s";
+		hint += ". The server option max_retry_wait sets how long pix_fdw waits on its own.";
+		break;
+	default:
+		if (resp.status >= 500)
+			hint = "The bank is failing or unavailable; try again later.";
+		break;
+	}
+	return Error(state, message, full, hint);
+}
+
+long
+CheckClientCertificate(const TlsConfig &tls)
+{
+	if (!tls.HasClientCert())
+		return -1;
+	struct BioFree {
+		void operator()(BIO *b) const { BIO_free(b); }
+	};
+	struct X509Free {
+		void operator()(X509 *x) const { X509_free(x); }
+	};
+	struct KeyFree {
+		void operator()(EVP_PKEY *k) const { EVP_PKEY_free(k); }
+	};
+	auto open = [](const std::string &file, const std::string &pem) {
+		BIO *b = file.empty() ? BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()))
+		                      : BIO_new_file(file.c_str(), "r");
+		return std::unique_ptr<BIO, BioFree>(b);
+	};
+	const char *hint = "Use the certificate (.crt) and key (.key) downloaded with the integration from "
+	                   "Internet Banking, in PEM form.";
+	auto cert_bio = open(tls.cert_file, tls.cert_pem);
+	std::unique_ptr<X509, X509Free> cert(cert_bio ? PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr)
+	                                               : nullptr);
+	ERR_clear_error();
+	if (!cert)
+		throw Error(sqlstate::kUnableToConnect, "could not read the client certificate",
+		            tls.cert_file.empty() ? "cert_pem is not a PEM certificate"
+		                                  : "cert_file \"" + tls.cert_file + "\" is missing or not a PEM certificate",
+		            hint);
+	int days = 0, secs = 0;
+	if (!ASN1_TIME_diff(&days, &secs, nullptr, X509_get0_notAfter(cert.get())))
+		throw Error(sqlstate::kUnableToConnect, "could not read the client certificate's expiry date");
+	if (days < 0 || (days == 0 && secs < 0)) {
+		struct tm t;
+		std::memset(&t, 0, sizeof t);
+		char when[32] = "?";
+		if (ASN1_TIME_to_tm(X509_get0_notAfter(cert.get()), &t))
+			std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &t);
+		throw Error(sqlstate::kUnableToConnect, std::string("the client certificate expired on ") + when, {},
+		            "Inter's integration certificates are valid for one year: create a new certificate for the "
+		            "integration in Internet Banking and update the user mapping.");
+	}
+	if (!tls.key_file.empty() || !tls.key_pem.empty()) {
+		auto key_bio = open(tls.key_file, tls.key_pem);
+		std::unique_ptr<EVP_PKEY, KeyFree> key(
+		    key_bio ? PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr) : nullptr);
+		ERR_clear_error();
+		if (!key)
+			throw Error(sqlstate::kUnableToConnect, "could not read the client private key",
+			            tls.key_file.empty() ? "key_pem is not an unencrypted PEM private key"
+			                                 : "key_file \"" + tls.key_file + "\" is missing or not an unencrypted PEM key",
+			            hint);
+		if (X509_check_private_key(cert.get(), key.get()) != 1) {
+			ERR_clear_error();
+			throw Error(sqlstate::kUnableToConnect, "the client private key does not match the certificate", {},
+			            hint);
+		}
+	}
+	return days;
+}
+
+BankClient::BankClient(ServerConfig cfg) : cfg_(std::move(cfg)), http_(cfg_.tls, cfg_.timeouts)
+{
+	cert_days_left_ = CheckClientCertificate(cfg_.tls);
+}
+
+void
+BankClient::Sleep(long ms, Waiter &waiter)
+{
+	auto until = Clock::now() + std::chrono::milliseconds(ms);
+	for (;;) {
+		if (waiter.Interrupted())
+			throw Interrupted();
+		auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+		if (left <= 0)
+			return;
+		waiter.Wait({}, left);
+	}
+}
+
+HttpResponse
+BankClient::Send(const HttpRequest &req, Waiter &waiter, CallStats &stats, Retry retry)
+{
+	for (int attempt = 0;; attempt++) {
+		bool last = retry == Retry::kNever || attempt + 1 >= kMaxAttempts;
+		HttpResponse resp;
+		stats.calls++;
+		try {
+			resp = http_.Perform(req, waiter);
+		} catch (const Error &) {
+			if (last || http_.LastFailure() != TransportFailure::kLost)
+				throw;
+			stats.retries++;
+			Sleep(BackoffMs(attempt), waiter);
+			continue;
+		}
+		stats.bytes += resp.bytes;
+		if (last || !Retryable(resp.status))
+			return resp;
+		long wait = resp.retry_after >= 0 ? resp.retry_after * 1000L
+		                                  : (resp.status == 429 ? 60000L : BackoffMs(attempt));
+		if (wait > cfg_.max_retry_wait_ms)
+			return resp;
+		stats.retries++;
+		Sleep(wait, waiter);
+	}
+}
+
+const std::string &
+BankClient::GetToken(const std::string &scope, Waiter &waiter, CallStats &stats)
+{
+	auto now = Clock::now();
+	auto it = tokens_.find(scope);
+	if (it != tokens_.end() && now < it->second.renew_at)
+		return it->second.access_token;
+	tokens_.erase(scope);
+
+	HttpRequest req;
+	req.method = "POST";
+	req.url = cfg_.base_url + "/oauth/v2/token";
+	req.content_type = "application/x-www-form-urlencoded";
+	req.body = "client_id=" + UrlEncode(cfg_.client_id) + "&client_secret=" + UrlEncode(cfg_.client_secret) +
+	           "&grant_type=client_credentials&scope=" + UrlEncode(scope);
+	HttpResponse resp = Send(req, waiter, stats, Retry::kIdempotent);
+	if (resp.status != 200) {
+		Error e = HttpError(resp, "POST /oauth/v2/token", scope);
+		std::string hint = e.Hint();
+		if (resp.status == 400 || resp.status == 403)
+			hint = "The integration may lack the scope \"" + scope +
+			       "\": enable it for this integration in Internet Banking.";
+		else if (resp.status == 429)
+			hint = "The bank allows 5 token requests per minute per integration; wait a minute.";
+		throw Error(e.State(), "could not obtain an access token from the bank (HTTP " +
+		                           std::to_string(resp.status) + ")",
+		            e.Detail(), hint);
+	}
+	rapidjson::Document doc;
+	if (doc.Parse(resp.body.c_str(), resp.body.size()).HasParseError() || !doc.IsObject())
+		throw Error(sqlstate::kReplyHandle, "the bank's token answer is not a JSON object");
+	std::string token = json::GetString(doc, "access_token");
+	if (token.empty())
+		throw Error(sqlstate::kReplyHandle, "the bank's token answer has no access_token");
+	long long expires = json::GetInt(doc, "expires_in", 3600);
+	long long renew_after = std::max(expires - kRenewMarginSeconds, expires / 2);
+	stats.tokens++;
+	Token &t = tokens_[scope];
+	t.access_token = std::move(token);
+	t.renew_at = now + std::chrono::seconds(renew_after);
+	return t.access_token;
+}
+
+HttpResponse
+BankClient::Get(const std::string &path_and_query, const std::string &scope, Waiter &waiter, CallStats &stats,
+                Retry retry)
+{
+	HttpRequest req;
+	req.method = "GET";
+	req.url = cfg_.base_url + path_and_query;
+	if (!cfg_.conta_corrente.empty())
+		req.headers.push_back("x-conta-corrente: " + cfg_.conta_corrente);
+	for (int renewal = 0;; renewal++) {
+		std::vector<std::string> headers = req.headers;
+		req.headers.push_back("Authorization: Bearer " + GetToken(scope, waiter, stats));
+		HttpResponse resp = Send(req, waiter, stats, retry);
+		req.headers = std::move(headers);
+		if (resp.status == 401 && renewal == 0) {
+			tokens_.erase(scope);  // revoked or expired early: renew once
+			continue;
+		}
+		if (resp.status >= 200 && resp.status < 300)
+			return resp;
+		throw HttpError(resp, "GET " + PathOf(path_and_query), scope);
+	}
+}
+
+}  // namespace pix

@@ -1,0 +1,388 @@
+// libcurl multi-interface driver: every wait goes through the caller's Waiter, so a
+// backend can wait on its latch and stop within milliseconds of a cancel request.
+#include "bank/http.hpp"
+
+#include "bank/error.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <new>
+
+namespace pix {
+
+namespace {
+
+constexpr const char *kUserAgent = "pix_fdw/0.1";
+constexpr long kMaxWaitSliceMs = 1000;  // re-check curl's timers at least this often
+
+void
+GlobalInit()
+{
+	static bool done = false;
+	if (!done) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			throw Error(sqlstate::kInternal, "could not initialize libcurl");
+		done = true;
+	}
+}
+
+// Sets a curl option and turns a refusal into an error (e.g. an option this libcurl lacks).
+template <typename T>
+void
+SetOpt(CURL *easy, CURLoption opt, T value)
+{
+	CURLcode rc = curl_easy_setopt(easy, opt, value);
+	if (rc != CURLE_OK)
+		throw Error(sqlstate::kInternal, std::string("libcurl refused an option: ") + curl_easy_strerror(rc));
+}
+
+void
+SetBlob(CURL *easy, CURLoption opt, const std::string &pem)
+{
+	curl_blob blob;
+	blob.data = const_cast<char *>(pem.data());
+	blob.len = pem.size();
+	blob.flags = CURL_BLOB_COPY;
+	SetOpt(easy, opt, &blob);
+}
+
+// Frees a header list on every exit path.
+struct SlistOwner {
+	curl_slist *list = nullptr;
+	~SlistOwner() { curl_slist_free_all(list); }
+	void
+	Append(const std::string &h)
+	{
+		curl_slist *n = curl_slist_append(list, h.c_str());
+		if (!n)
+			throw std::bad_alloc();
+		list = n;
+	}
+};
+
+}  // namespace
+
+HttpClient::HttpClient(TlsConfig tls, Timeouts timeouts) : tls_(std::move(tls)), timeouts_(timeouts)
+{
+	errbuf_[0] = '\0';
+	GlobalInit();
+}
+
+HttpClient::~HttpClient()
+{
+	Close();
+}
+
+void
+HttpClient::Open()
+{
+	multi_ = curl_multi_init();
+	easy_ = curl_easy_init();
+	if (!multi_ || !easy_) {
+		Close();
+		throw std::bad_alloc();
+	}
+	curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &HttpClient::SocketCallback);
+	curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+	curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &HttpClient::TimerCallback);
+	curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+	curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, 2L);
+}
+
+void
+HttpClient::Close()
+{
+	if (multi_ && easy_)
+		curl_multi_remove_handle(multi_, easy_);
+	if (easy_)
+		curl_easy_cleanup(easy_);
+	if (multi_)
+		curl_multi_cleanup(multi_);
+	easy_ = nullptr;
+	multi_ = nullptr;
+	sockets_.clear();
+	timer_ms_ = -1;
+}
+
+int
+HttpClient::SocketCallback(CURL *, curl_socket_t s, int what, void *clientp, void *)
+{
+	auto *self = static_cast<HttpClient *>(clientp);
+	try {
+		if (what == CURL_POLL_REMOVE)
+			self->sockets_.erase(static_cast<int>(s));
+		else
+			self->sockets_[static_cast<int>(s)] = what;
+	} catch (...) {
+		return -1;  // no exception may cross libcurl's frames
+	}
+	return 0;
+}
+
+int
+HttpClient::TimerCallback(CURLM *, long timeout_ms, void *clientp)
+{
+	static_cast<HttpClient *>(clientp)->timer_ms_ = timeout_ms;
+	return 0;
+}
+
+size_t
+HttpClient::WriteCallback(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	auto *resp = static_cast<HttpResponse *>(userdata);
+	size_t n = size * nmemb;
+	try {
+		resp->body.append(ptr, n);
+	} catch (...) {
+		return 0;  // curl fails the transfer with CURLE_WRITE_ERROR
+	}
+	return n;
+}
+
+size_t
+HttpClient::HeaderCallback(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	auto *resp = static_cast<HttpResponse *>(userdata);
+	size_t n = size * nmemb;
+	static const char kRetry[] = "retry-after:";
+	if (n > sizeof kRetry - 1) {
+		bool match = true;
+		for (size_t i = 0; i < sizeof kRetry - 1 && match; i++)
+			match = std::tolower(static_cast<unsigned char>(ptr[i])) == kRetry[i];
+		if (match) {
+			long v = 0;
+			bool digits = false;
+			for (size_t i = sizeof kRetry - 1; i < n; i++) {
+				if (std::isdigit(static_cast<unsigned char>(ptr[i]))) {
+					v = v * 10 + (ptr[i] - '0');
+					digits = true;
+					if (v > 86400)
+						break;
+				} else if (digits)
+					break;
+			}
+			if (digits)
+				resp->retry_after = v;
+		}
+	}
+	return n;
+}
+
+int
+HttpClient::ProgressCallback(void *clientp, curl_off_t, curl_off_t, curl_off_t, curl_off_t)
+{
+	// A backstop only: the wait loop is what notices interrupts promptly.
+	auto *self = static_cast<HttpClient *>(clientp);
+	return self->waiter_ && self->waiter_->Interrupted() ? 1 : 0;
+}
+
+void
+HttpClient::Configure(const HttpRequest &req, HttpResponse &resp, curl_slist *headers)
+{
+	CURL *e = easy_;
+	SetOpt(e, CURLOPT_URL, req.url.c_str());
+	SetOpt(e, CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	SetOpt(e, CURLOPT_PROTOCOLS_STR, "https");
+	SetOpt(e, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+#else
+	SetOpt(e, CURLOPT_PROTOCOLS, static_cast<long>(CURLPROTO_HTTPS));
+	SetOpt(e, CURLOPT_REDIR_PROTOCOLS, static_cast<long>(CURLPROTO_HTTPS));
+#endif
+	SetOpt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	SetOpt(e, CURLOPT_CONNECTTIMEOUT_MS, timeouts_.connect_ms);
+	SetOpt(e, CURLOPT_TIMEOUT_MS, timeouts_.request_ms);
+	SetOpt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	// Peer verification is always on; there is deliberately no option to turn it off.
+	SetOpt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	SetOpt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (!tls_.ca_file.empty())
+		SetOpt(e, CURLOPT_CAINFO, tls_.ca_file.c_str());
+	if (!tls_.cert_file.empty()) {
+		SetOpt(e, CURLOPT_SSLCERTTYPE, "PEM");
+		SetOpt(e, CURLOPT_SSLCERT, tls_.cert_file.c_str());
+	} else if (!tls_.cert_pem.empty()) {
+		SetOpt(e, CURLOPT_SSLCERTTYPE, "PEM");
+		SetBlob(e, CURLOPT_SSLCERT_BLOB, tls_.cert_pem);
+	}
+	if (!tls_.key_file.empty()) {
+		SetOpt(e, CURLOPT_SSLKEYTYPE, "PEM");
+		SetOpt(e, CURLOPT_SSLKEY, tls_.key_file.c_str());
+	} else if (!tls_.key_pem.empty()) {
+		SetOpt(e, CURLOPT_SSLKEYTYPE, "PEM");
+		SetBlob(e, CURLOPT_SSLKEY_BLOB, tls_.key_pem);
+	}
+	SetOpt(e, CURLOPT_ERRORBUFFER, errbuf_);
+	SetOpt(e, CURLOPT_USERAGENT, kUserAgent);
+	SetOpt(e, CURLOPT_ACCEPT_ENCODING, "");
+	SetOpt(e, CURLOPT_WRITEFUNCTION, &HttpClient::WriteCallback);
+	SetOpt(e, CURLOPT_WRITEDATA, &resp);
+	SetOpt(e, CURLOPT_HEADERFUNCTION, &HttpClient::HeaderCallback);
+	SetOpt(e, CURLOPT_HEADERDATA, &resp);
+	SetOpt(e, CURLOPT_XFERINFOFUNCTION, &HttpClient::ProgressCallback);
+	SetOpt(e, CURLOPT_XFERINFODATA, this);
+	SetOpt(e, CURLOPT_NOPROGRESS, 0L);
+	SetOpt(e, CURLOPT_HTTPHEADER, headers);
+	if (std::strcmp(req.method, "POST") == 0) {
+		SetOpt(e, CURLOPT_POST, 1L);
+		SetOpt(e, CURLOPT_POSTFIELDSIZE, static_cast<long>(req.body.size()));
+		SetOpt(e, CURLOPT_COPYPOSTFIELDS, req.body.c_str());
+	} else if (std::strcmp(req.method, "GET") != 0) {
+		SetOpt(e, CURLOPT_CUSTOMREQUEST, req.method);
+	}
+}
+
+HttpResponse
+HttpClient::Perform(const HttpRequest &req, Waiter &waiter)
+{
+	if (!multi_)
+		Open();
+	HttpResponse resp;
+	SlistOwner headers;
+	for (const auto &h : req.headers)
+		headers.Append(h);
+	if (req.content_type)
+		headers.Append(std::string("Content-Type: ") + req.content_type);
+	headers.Append("Accept: application/json");
+
+	curl_easy_reset(easy_);
+	errbuf_[0] = '\0';
+	last_failure_ = TransportFailure::kNone;
+	Configure(req, resp, headers.list);
+
+	if (curl_multi_add_handle(multi_, easy_) != CURLM_OK)
+		throw Error(sqlstate::kInternal, "could not start an HTTP transfer");
+	// Until the transfer completes normally, leaving this scope (interrupt, exception)
+	// drops the connection: a half-read response must never be reused.
+	struct Attached {
+		HttpClient *self;
+		bool done = false;
+		~Attached()
+		{
+			if (!done)
+				self->Close();
+		}
+	} attached{this};
+	waiter_ = &waiter;
+	struct ClearWaiter {
+		HttpClient *self;
+		~ClearWaiter() { self->waiter_ = nullptr; }
+	} clear_waiter{this};
+
+	int running = 0;
+	curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+	CURLcode result = CURLE_OK;
+	for (;;) {
+		bool finished = false;
+		int queued = 0;
+		while (CURLMsg *m = curl_multi_info_read(multi_, &queued)) {
+			if (m->msg == CURLMSG_DONE && m->easy_handle == easy_) {
+				result = m->data.result;
+				finished = true;
+			}
+		}
+		if (finished)
+			break;
+		if (waiter.Interrupted())
+			throw Interrupted();
+		std::vector<SocketInterest> interest;
+		interest.reserve(sockets_.size());
+		for (const auto &[fd, what] : sockets_)
+			interest.push_back(SocketInterest{fd, (what & CURL_POLL_IN) != 0, (what & CURL_POLL_OUT) != 0});
+		long timeout = timer_ms_ < 0 ? kMaxWaitSliceMs : std::min(timer_ms_, kMaxWaitSliceMs);
+		std::vector<SocketReady> ready = waiter.Wait(interest, timeout);
+		if (ready.empty()) {
+			curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+		} else {
+			for (const SocketReady &r : ready) {
+				int ev = (r.readable ? CURL_CSELECT_IN : 0) | (r.writable ? CURL_CSELECT_OUT : 0);
+				curl_multi_socket_action(multi_, r.fd, ev, &running);
+			}
+		}
+	}
+
+	if (result == CURLE_ABORTED_BY_CALLBACK && waiter.Interrupted())
+		throw Interrupted();  // Attached closes the connection
+	if (result == CURLE_WRITE_ERROR)
+		throw std::bad_alloc();
+	if (result != CURLE_OK)
+		ThrowTransport(result, req);
+
+	curl_multi_remove_handle(multi_, easy_);
+	attached.done = true;
+	curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &resp.status);
+	char *ct = nullptr;
+	if (curl_easy_getinfo(easy_, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
+		resp.content_type = ct;
+	resp.bytes = static_cast<long long>(resp.body.size());
+	return resp;
+}
+
+void
+HttpClient::ThrowTransport(CURLcode code, const HttpRequest &req)
+{
+	std::string detail = errbuf_[0] ? errbuf_ : curl_easy_strerror(code);
+	std::string what = std::string(req.method) + " " + req.url.substr(0, req.url.find('?'));
+	bool alert = detail.find("alert") != std::string::npos;
+	const char *message = "could not reach the bank";
+	std::string hint;
+	switch (code) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+		last_failure_ = TransportFailure::kConnect;
+		message = "could not connect to the bank";
+		hint = "Check the server option url and the network path to the bank.";
+		break;
+	case CURLE_OPERATION_TIMEDOUT:
+		last_failure_ = TransportFailure::kTimeout;
+		message = "request to the bank timed out";
+		hint = "The server options connect_timeout and request_timeout set the limits.";
+		break;
+	case CURLE_PEER_FAILED_VERIFICATION:
+		last_failure_ = TransportFailure::kTlsPeer;
+		message = "could not verify the bank's TLS certificate";
+		hint = "Set the server option ca_file to the CA that signed the bank's certificate "
+		       "(peer verification cannot be turned off).";
+		break;
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_ENGINE_INITFAILED:
+		last_failure_ = TransportFailure::kClientCert;
+		message = "could not load the client certificate or key";
+		hint = "Check cert_file/key_file or cert_pem/key_pem in the user mapping: both must be PEM, "
+		       "and the key must belong to the certificate.";
+		break;
+	case CURLE_SSL_CONNECT_ERROR:
+		last_failure_ = TransportFailure::kTlsHandshake;
+		break;
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+		last_failure_ = alert ? TransportFailure::kTlsHandshake : TransportFailure::kLost;
+		break;
+	case CURLE_PARTIAL_FILE:
+	case CURLE_GOT_NOTHING:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		last_failure_ = TransportFailure::kLost;
+		break;
+	default:
+		last_failure_ = TransportFailure::kOther;
+		break;
+	}
+	if (last_failure_ == TransportFailure::kTlsHandshake) {
+		message = "TLS handshake with the bank failed";
+		if (!tls_.HasClientCert())
+			hint = "The bank requires the integration's client certificate: set cert_file and key_file "
+			       "(or cert_pem and key_pem) in the user mapping.";
+		else if (alert)
+			hint = "The bank refused the client certificate: use the certificate and key downloaded "
+			       "with this integration from Internet Banking (valid for one year).";
+	} else if (last_failure_ == TransportFailure::kLost) {
+		message = "connection to the bank was lost before the answer was complete";
+	}
+	Close();
+	throw Error(sqlstate::kUnableToConnect, message, detail + " (" + what + ")", hint);
+}
+
+}  // namespace pix

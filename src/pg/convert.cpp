@@ -1,0 +1,174 @@
+// Text cells from the bank -> PostgreSQL datums, reading the bank's odd formats exactly:
+// amounts as decimal text (never through float), dates as YYYY-MM-DD or DD/MM/YYYY, and local
+// Brasília timestamps without offset ("2024-06-20 23:30:00.123") as timestamptz.
+#include "pg/convert.hpp"
+
+#include <cctype>
+#include <cstring>
+
+namespace pix::pg {
+
+namespace {
+
+int
+Digits(const char *s, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (!isdigit(static_cast<unsigned char>(s[i])))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+[[noreturn]] void
+BadDatetime(const char *what, const char *s)
+{
+	ereport(ERROR, (errcode(ERRCODE_INVALID_DATETIME_FORMAT),
+	                errmsg("invalid %s \"%s\" in the bank's answer", what, s)));
+	pg_unreachable();
+}
+
+// "YYYY-MM-DD..." or "DD/MM/YYYY"; false when neither.
+bool
+ParseDate(const char *s, size_t len, int *y, int *m, int *d)
+{
+	if (len >= 10 && s[4] == '-' && s[7] == '-') {
+		*y = Digits(s, 4);
+		*m = Digits(s + 5, 2);
+		*d = Digits(s + 8, 2);
+	} else if (len >= 10 && s[2] == '/' && s[5] == '/') {
+		*d = Digits(s, 2);
+		*m = Digits(s + 3, 2);
+		*y = Digits(s + 6, 4);
+	} else {
+		return false;
+	}
+	return *y > 0 && *m >= 1 && *m <= 12 && *d >= 1 && *d <= day_tab[isleap(*y)][*m - 1];
+}
+
+Datum
+ToDate(const char *s, size_t len)
+{
+	int y, m, d;
+	if (!ParseDate(s, len, &y, &m, &d))
+		BadDatetime("date", s);
+	return DateADTGetDatum(date2j(y, m, d) - POSTGRES_EPOCH_JDATE);
+}
+
+// Local Brasília time unless the text carries Z or an offset.
+Datum
+ToTimestampTz(const char *s, size_t len, pg_tz *tz)
+{
+	int y, m, d;
+	if (!ParseDate(s, len, &y, &m, &d) || s[4] != '-')
+		BadDatetime("timestamp", s);
+	struct pg_tm tm;
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = y;
+	tm.tm_mon = m;
+	tm.tm_mday = d;
+	fsec_t fsec = 0;
+	size_t i = 10;
+	if (i < len) {
+		if ((s[i] != ' ' && s[i] != 'T') || len < i + 9 || s[i + 3] != ':' || s[i + 6] != ':')
+			BadDatetime("timestamp", s);
+		tm.tm_hour = Digits(s + i + 1, 2);
+		tm.tm_min = Digits(s + i + 4, 2);
+		tm.tm_sec = Digits(s + i + 7, 2);
+		if (tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59 || tm.tm_sec < 0 ||
+		    tm.tm_sec > 60)
+			BadDatetime("timestamp", s);
+		i += 9;
+		if (i < len && s[i] == '.') {
+			int scale = 100000;
+			for (i++; i < len && isdigit(static_cast<unsigned char>(s[i])); i++) {
+				fsec += (s[i] - '0') * scale;
+				scale /= 10;
+			}
+		}
+		if (i < len) {
+			// An explicit zone (Z, +hh:mm, -hh): PostgreSQL's own parser is exact for these.
+			if (s[i] != 'Z' && s[i] != '+' && s[i] != '-')
+				BadDatetime("timestamp", s);
+			return DirectFunctionCall3(timestamptz_in, CStringGetDatum(s), ObjectIdGetDatum(InvalidOid),
+			                           Int32GetDatum(-1));
+		}
+	}
+	int offset = DetermineTimeZoneOffset(&tm, tz);
+	TimestampTz result;
+	if (tm2timestamp(&tm, fsec, &offset, &result) != 0)
+		BadDatetime("timestamp", s);
+	return TimestampTzGetDatum(result);
+}
+
+Datum
+ToNumeric(const ColumnConv *c, const char *s, size_t len)
+{
+	// Some answers use a decimal comma ("24,90"); accept it when there is no point.
+	if (memchr(s, ',', len) && !memchr(s, '.', len)) {
+		char *copy = pnstrdup(s, len);
+		for (char *p = copy; *p; p++)
+			if (*p == ',')
+				*p = '.';
+		s = copy;
+	}
+	return DirectFunctionCall3(numeric_in, CStringGetDatum(s), ObjectIdGetDatum(InvalidOid),
+	                           Int32GetDatum(c->typmod));
+}
+
+}  // namespace
+
+void
+InitColumnConv(ColumnConv *c, Oid type, int32 typmod)
+{
+	c->type = type;
+	c->typmod = typmod;
+	switch (type) {
+	case TEXTOID:
+		c->kind = ConvKind::kText;
+		break;
+	case NUMERICOID:
+		c->kind = ConvKind::kNumeric;
+		break;
+	case DATEOID:
+		c->kind = ConvKind::kDate;
+		break;
+	case TIMESTAMPTZOID:
+		c->kind = ConvKind::kTimestampTz;
+		break;
+	default:
+		c->kind = ConvKind::kOther;  // jsonb, uuid, int, bool, varchar...: the type's input
+		break;
+	}
+	Oid infunc;
+	getTypeInputInfo(type, &infunc, &c->ioparam);
+	fmgr_info(infunc, &c->in);
+}
+
+bool
+WantsJson(Oid type)
+{
+	return type == JSONBOID || type == JSONOID;
+}
+
+Datum
+ConvertCell(const ColumnConv *c, const char *s, size_t len, pg_tz *tz)
+{
+	switch (c->kind) {
+	case ConvKind::kText:
+		return PointerGetDatum(cstring_to_text_with_len(s, static_cast<int>(len)));
+	case ConvKind::kNumeric:
+		return ToNumeric(c, s, len);
+	case ConvKind::kDate:
+		return ToDate(s, len);
+	case ConvKind::kTimestampTz:
+		return ToTimestampTz(s, len, tz);
+	case ConvKind::kOther:
+		break;
+	}
+	return InputFunctionCall(const_cast<FmgrInfo *>(&c->in), const_cast<char *>(s), c->ioparam, c->typmod);
+}
+
+}  // namespace pix::pg

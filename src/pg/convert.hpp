@@ -1,0 +1,24 @@
+// Cell text -> Datum conversion for one column (plain PostgreSQL code; may ereport).
+#pragma once
+
+#include "pg/pg.hpp"
+
+namespace pix::pg {
+
+enum class ConvKind : char { kText, kNumeric, kDate, kTimestampTz, kOther };
+
+struct ColumnConv {
+	ConvKind kind;
+	Oid type;
+	int32 typmod;
+	Oid ioparam;
+	FmgrInfo in;
+};
+
+void InitColumnConv(ColumnConv *c, Oid type, int32 typmod);
+// True for column types that take the JSON text of a value (objects stay JSON).
+bool WantsJson(Oid type);
+// s is NUL-terminated, len bytes long.
+Datum ConvertCell(const ColumnConv *c, const char *s, size_t len, pg_tz *tz);
+
+}  // namespace pix::pg

@@ -1,0 +1,67 @@
+// Declarations shared by the src/pg files.
+#pragma once
+
+#include "pg/pg.hpp"
+
+#include "bank/catalog.hpp"
+#include "bank/client.hpp"
+#include "bank/http.hpp"
+
+#include <memory>
+
+namespace pix::pg {
+
+// ---- options.cpp -------------------------------------------------------------------------
+
+// Table-level settings, read at plan time and carried in fdw_private.
+struct TableOptions {
+	const EndpointDef *endpoint;
+	int page_size;               // tamanhoPagina
+	const char *default_window;  // an interval, or "none"
+};
+
+constexpr const char *kDefaultWindow = "30 days";
+
+TableOptions GetTableOptions(Oid relid);
+// JSON path of a column: option field, else the catalogue column of that name; errors
+// naming the valid columns otherwise.
+char *ColumnPath(Oid relid, AttrNumber attnum, const TableOptions &opts);
+// Server and user mapping options as C strings (read with PostgreSQL calls; may ereport).
+struct ServerOptions {
+	const char *url, *conta, *ca_file, *connect_timeout, *request_timeout, *max_retry_wait;
+	const char *client_id, *client_secret, *cert_file, *key_file, *cert_pem, *key_pem;
+};
+ServerOptions ReadServerOptions(ForeignServer *server, UserMapping *um);
+// The bank layer's configuration from those strings (C++ only; call inside CppGuard).
+ServerConfig MakeServerConfig(const ServerOptions &o);
+// Checks an IMPORT FOREIGN SCHEMA / table option value; ereports when invalid.
+void ValidateTableOption(const char *name, const char *value);
+
+// ---- connection.cpp ----------------------------------------------------------------------
+
+// Makes sure a current bank client exists for the user mapping (one keep-alive connection
+// and its tokens); may ereport. Then CachedBankClient (C++ only) hands it out.
+void PrepareBankClient(ForeignServer *server, UserMapping *um);
+std::shared_ptr<BankClient> CachedBankClient(Oid umid);
+
+// Waits on the process latch plus curl's sockets; reports cancel/terminate requests.
+class PgWaiter final : public Waiter {
+public:
+	std::vector<SocketReady> Wait(const std::vector<SocketInterest> &sockets, long timeout_ms) override;
+	bool Interrupted() override;
+};
+
+// ---- import.cpp --------------------------------------------------------------------------
+
+List *ImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid server_oid);
+
+// ---- fdw.cpp -----------------------------------------------------------------------------
+
+void InitFdwRoutine(FdwRoutine *routine);
+
+// The Brasília time zone, in which the bank writes local timestamps and counts days.
+pg_tz *BankTimeZone();
+// Today's date in Brasília (PostgreSQL DateADT).
+DateADT BankToday();
+
+}  // namespace pix::pg

@@ -1,0 +1,30 @@
+// Module entry points: the magic block, the FDW handler and module initialisation.
+#include "pg/fdw.hpp"
+
+#include "pg/guard.hpp"
+
+extern "C" {
+
+PG_MODULE_MAGIC;
+
+PG_FUNCTION_INFO_V1(pix_fdw_handler);
+
+// The FDW handler: a FdwRoutine with pix_fdw's callbacks.
+Datum
+pix_fdw_handler(PG_FUNCTION_ARGS)
+{
+	FdwRoutine *routine = makeNode(FdwRoutine);
+	pix::pg::InitFdwRoutine(routine);
+	PG_RETURN_POINTER(routine);
+}
+
+void _PG_init(void);
+
+// Builds the endpoint catalogue once, so later lookups never allocate.
+void
+_PG_init(void)
+{
+	pix::pg::CppGuard([] { (void) pix::Endpoints(); });
+}
+
+}  // extern "C"

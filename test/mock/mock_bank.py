@@ -1,0 +1,1735 @@
+#!/usr/bin/python3
+"""Mock of Banco Inter's business (PJ) API, for the pix_fdw test suite.
+
+What is modelled (see /work/shared/reference/inter-api.md, cited below as "ref §n"):
+
+* Transport (ref §1.2): HTTPS with mandatory client certificates (mTLS) on every call,
+  the token call included. Client certificates must chain to DIR/ca.crt; a missing,
+  foreign or expired certificate fails the TLS handshake (ref §8 item 2: "Expired cert ⇒
+  TLS handshake failure (not an HTTP error)"). The handshake runs in the per-connection
+  thread, so a stalled client never blocks the accept loop.
+* OAuth (ref §2): POST /oauth/v2/token, form-encoded client_id / client_secret /
+  grant_type=client_credentials / scope (space-separated); 1 h tokens; 5 calls/min.
+* Banking API (ref §3, §4): GET /banking/v2/saldo, GET /banking/v2/extrato (simple),
+  GET /banking/v2/extrato/completo with traditional and scroll pagination.
+* Per-endpoint scopes and per-minute limits (ref §2.2), Banking-style errors (ref §7.1),
+  the optional x-conta-corrente header (ref §1.3).
+* Deterministic statement data: every day from 2023-01-01 to "today" in Brasília time
+  (UTC-3) has generated transactions; 2025-03-10..2025-03-14 have 2 600 each (more than
+  traditional pagination can reach); 2024-06-20 holds five hand-written fixtures. Field
+  formats follow ref §4.2-§4.3 and §8 items 5, 6, 10 (valor a string without fixed scale,
+  dataInclusao local time with optional fraction, polymorphic/absent/null detalhes).
+
+Not modelled yet: the Pix endpoints of ref §5-§6 (/banking/v2/pix, /pix/v2/pix, /pix/v2/cob)
+and /banking/v2/extrato/exportar; they answer 404 like any unknown path. Each is meant to
+be added as one Route in ROUTES (see "Routing").
+
+A plain-HTTP control API (separate port, no TLS) lets test scripts inspect call counts and
+the request log, inject faults, change limits and read exact expected sums; it is
+described in ControlHandler's docstring.
+
+Where the reference leaves behaviour open, the choice made here is marked "Undocumented:"
+in a comment. Run with /usr/bin/python3 (standard library only):
+
+  mock_bank.py --certs DIR --port-file FILE [--port 0] [--control-port-file FILE]
+               [--control-port 0] [--rate-limits on|off] [--log FILE]
+"""
+
+import argparse
+import collections
+import datetime as dt
+import functools
+import json
+import math
+import os
+import random
+import re
+import select
+import signal
+import socket
+import ssl
+import sys
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable, Optional
+from urllib.parse import parse_qs, urlsplit
+
+BRT = dt.timezone(dt.timedelta(hours=-3))  # Brasília (no DST since 2019)
+
+
+def today_brt() -> dt.date:
+    """The bank's calendar day; the only wall-clock dependence of the generated data."""
+    return dt.datetime.now(BRT).date()
+
+
+def dumps(obj) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+# =========================================================================================
+# Statement data
+# =========================================================================================
+
+FIRST_DAY = dt.date(2023, 1, 1)                 # the account's first day with movements
+BUSY_DAYS = frozenset(dt.date(2025, 3, d) for d in range(10, 15))
+BUSY_DAY_ROWS = 2600                            # 5 x 2 600 = 13 000 > 10 000 (needs scroll)
+FIXTURE_DAY = dt.date(2024, 6, 20)
+# Balance before FIRST_DAY. Large because fixture (e) is a debit of 1 234 567 890.12.
+OPENING_BALANCE = Decimal("1300000000.00")
+# Blocked amounts / limit of the full /saldo answer (constant, deterministic).
+SALDO_BLOQUEADO_CHEQUE = Decimal("240.25")
+SALDO_BLOQUEADO_JUDICIAL = Decimal("510.35")
+SALDO_BLOQUEADO_ADMIN = Decimal("0.00")
+SALDO_LIMITE = Decimal("5000.00")
+
+ID_NAMESPACE = uuid.UUID("6f1c7f52-0b43-4d38-9c5e-7a1c2b3d4e5f")
+
+# The mocked account holder (us).
+OWN_NAME = "EMPRESA TESTE PIX LTDA"
+OWN_CNPJ = "11222333000181"
+OWN_AGENCIA = "0001"
+OWN_CONTA = "12345678"
+OWN_KEYS = (OWN_CNPJ, "financeiro@empresateste.com.br", "7d9f0335-8dcc-4054-9bf9-0c8a8b1e9d4a")
+INTER_ISPB, INTER_NAME = "00416968", "BANCO INTER"
+
+BANKS = (  # (ISPB, name) of counterpart institutions
+    ("00000000", "BCO DO BRASIL S.A."),
+    ("00360305", "CAIXA ECONOMICA FEDERAL"),
+    ("60701190", "ITAÚ UNIBANCO S.A."),
+    ("60746948", "BCO BRADESCO S.A."),
+    ("90400888", "BCO SANTANDER (BRASIL) S.A."),
+    ("18236120", "NU PAGAMENTOS - IP"),
+    ("00416968", "BANCO INTER"),
+)
+FIRST_NAMES = ("Ana", "Bruno", "Carla", "Diego", "Eduarda", "Felipe", "Gabriela", "Hugo",
+               "Isabela", "João", "Karina", "Lucas", "Mariana", "Nícolas", "Otávio", "Paula",
+               "Rafael", "Sofia", "Thiago", "Vitória")
+LAST_NAMES = ("Silva", "Santos", "Oliveira", "Souza", "Lima", "Pereira", "Ferreira", "Almeida",
+              "Costa", "Gomes", "Ribeiro", "Martins", "Araújo", "Barbosa", "Conceição", "Braga")
+COMPANIES = ("Padaria Pão Quente Ltda", "Distribuidora Água Viva ME",
+             "Tech Soluções em Software Ltda", "Mercado São João Eireli",
+             "Auto Peças Três Irmãos Ltda", "Construtora Horizonte S.A.",
+             "Papelaria Estrela Ltda", "Farmácia Saúde & Vida Ltda",
+             "Transportes Rápido Sul Ltda", "Consultoria Ômega Ltda")
+PIX_DESCRIPTIONS = ("", "", "", "Pagamento do aluguel", "Pedido 4471", "Serviços de manutenção",
+                    "Reembolso", "NF 000123", "Mensalidade", "Obrigado!")
+ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One statement entry, pre-serialised for /extrato/completo."""
+    key: int            # sort key within its day (time of day in µs * 10^5 + sequence)
+    day: dt.date
+    op: str             # tipoOperacao C | D
+    tipo: str           # tipoTransacao
+    valor: str          # the string exactly as served
+    amount: Decimal     # Decimal(valor)
+    json: str           # compact JSON of the TransacaoCompleta object
+    titulo: str
+    descricao_simples: str  # PDF-style description used by the simple /extrato
+
+
+def _cpf(rng: random.Random) -> str:
+    d = [int(c) for c in _digits(rng, 9)]
+    for n in (10, 11):
+        d.append(sum(x * w for x, w in zip(d, range(n, 1, -1))) * 10 % 11 % 10)
+    return "".join(map(str, d))
+
+
+def _cnpj(rng: random.Random) -> str:
+    d = [int(c) for c in _digits(rng, 8)] + [0, 0, 0, 1]
+    for w in ((5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2), (6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)):
+        r = sum(x * y for x, y in zip(d, w)) % 11
+        d.append(0 if r < 2 else 11 - r)
+    return "".join(map(str, d))
+
+
+def _fmt_cpf(c: str) -> str:
+    return f"{c[:3]}.{c[3:6]}.{c[6:9]}-{c[9:]}"
+
+
+def _digits(rng: random.Random, n: int) -> str:
+    return f"{rng.randrange(10 ** n):0{n}d}"
+
+
+def _alnum(rng: random.Random, n: int) -> str:
+    return "".join(rng.choices(ALNUM, k=n))
+
+
+def _uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _end_to_end(rng: random.Random, ispb: str, local: dt.datetime) -> str:
+    """BCB end-to-end id: E + ISPB + yyyyMMddHHmm (UTC) + 11 alphanumerics."""
+    utc = local + dt.timedelta(hours=3)
+    return "E" + ispb + utc.strftime("%Y%m%d%H%M") + _alnum(rng, 11)
+
+
+def _fmt_valor(cents: int, two_decimals: bool) -> str:
+    """Statement amounts are strings without fixed scale (ref §8 item 5): some look like
+    Java's Double.toString ("24.9", "1400.0"), some carry two decimals ("130.00")."""
+    whole, c = divmod(cents, 100)
+    if two_decimals:
+        return f"{whole}.{c:02d}"
+    if c == 0:
+        return f"{whole}.0"
+    if c % 10 == 0:
+        return f"{whole}.{c // 10}"
+    return f"{whole}.{c:02d}"
+
+
+def _person(rng: random.Random) -> tuple[str, str]:
+    """(name, document) of a counterpart: a person (CPF) or a company (CNPJ)."""
+    if rng.random() < 0.35:
+        return rng.choice(COMPANIES), _cnpj(rng)
+    name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+    if rng.random() < 0.5:
+        name = name.upper()
+    return name, _cpf(rng)
+
+
+def _pix_key(rng: random.Random, name: str, doc: str) -> str:
+    r = rng.random()
+    if r < 0.3:
+        return doc
+    if r < 0.55:
+        return name.split()[0].lower() + "@example.com"
+    if r < 0.75:
+        return "+55" + rng.choice(("11", "21", "31", "41", "51", "61", "71", "81")) + "9" + _digits(rng, 8)
+    return _uuid(rng)
+
+
+def _amount_cents(rng: random.Random, lo: float, hi: float) -> int:
+    """Log-uniform amount in [lo, hi] reais; a share of round values gives "1400.0"-like strings."""
+    cents = int(math.exp(rng.uniform(math.log(lo * 100), math.log(hi * 100))))
+    r = rng.random()
+    if r < 0.2:
+        cents = max(100, cents // 100 * 100)
+    elif r < 0.3:
+        cents = max(10, cents // 10 * 10)
+    return cents
+
+
+def _make_row(day: dt.date, seq: int, local: dt.datetime, frac: str, tipo: str, op: str,
+              valor: str, titulo: str, descricao: str, numero_documento: str,
+              detalhes, descricao_simples: str, id_transacao: Optional[str] = None) -> Row:
+    """Assemble a TransacaoCompleta. detalhes: a dict, None (serialised as null) or
+    Ellipsis (key absent)."""
+    ds = day.isoformat()
+    obj = {
+        # Undocumented: idTransacao is an opaque string (ref §4.2); a UUID is used here.
+        "idTransacao": id_transacao or str(uuid.uuid5(ID_NAMESPACE, f"{ds}/{seq}")),
+        "dataInclusao": local.strftime("%Y-%m-%d %H:%M:%S") + frac,
+        "dataTransacao": ds,
+        "tipoTransacao": tipo,
+        "tipoOperacao": op,
+        "valor": valor,
+        "titulo": titulo,
+        "descricao": descricao,
+        "numeroDocumento": numero_documento,
+    }
+    if detalhes is not Ellipsis:
+        obj["detalhes"] = detalhes
+    micro = (local.hour * 3600 + local.minute * 60 + local.second) * 1_000_000 + local.microsecond
+    return Row(key=micro * 100_000 + seq, day=day, op=op, tipo=tipo, valor=valor,
+               amount=Decimal(valor), json=dumps(obj), titulo=titulo,
+               descricao_simples=descricao_simples)
+
+
+def _gen_row(rng: random.Random, day: dt.date, seq: int) -> Row:
+    """One random transaction of `day`. Mix: PIX 60 % (C and D), BOLETO_COBRANCA 12 %,
+    TRANSFERENCIA 12 %, PAGAMENTO 10 %, TARIFA 6 %."""
+    secs = rng.randrange(86400)
+    if rng.random() < 1 / 3:            # about a third carry milliseconds
+        ms = rng.randrange(1000)
+        frac = f".{ms:03d}"
+    else:
+        ms, frac = 0, ""
+    local = dt.datetime.combine(day, dt.time()) + dt.timedelta(seconds=secs, milliseconds=ms)
+    two_dec = rng.random() < 0.5
+    numero_documento = "0" if rng.random() < 0.4 else _digits(rng, rng.choice((7, 8, 9)))
+
+    r = rng.random()
+    if r < 0.60:
+        tipo = "PIX"
+        op = "C" if rng.random() < 0.6 else "D"
+        cents = _amount_cents(rng, 1, 5000)
+    elif r < 0.72:
+        tipo, op, cents = "BOLETO_COBRANCA", "C", _amount_cents(rng, 100, 10000)
+    elif r < 0.84:
+        tipo = "TRANSFERENCIA"
+        op = "C" if rng.random() < 0.5 else "D"
+        cents = _amount_cents(rng, 100, 30000)
+    elif r < 0.94:
+        tipo, op, cents = "PAGAMENTO", "D", _amount_cents(rng, 50, 8000)
+    else:
+        tipo, op = "TARIFA", "D"
+        cents = rng.choice((1, 99, 250, 390, 990, 1490, 2990))
+    valor = _fmt_valor(cents, two_dec)
+    name, doc = _person(rng)
+    bank_ispb, bank_name = rng.choice(BANKS)
+
+    # Non-Pix rows sometimes come without detalhes, or with "detalhes": null (ref §4.2).
+    detalhes_mode = "present"
+    if tipo != "PIX":
+        r2 = rng.random()
+        detalhes_mode = "absent" if r2 < 0.08 else "null" if r2 < 0.16 else "present"
+
+    if tipo == "PIX":
+        incomplete = rng.random() < 0.10
+        det = {"tipoDetalhe": "INCOMPLETE" if incomplete else "COMPLETE"}
+        if op == "C":
+            if rng.random() < 0.4:      # Pix paying a cob/QR code carries the charge's txid
+                det["txId"] = _alnum(rng, rng.randint(26, 35))
+            det["endToEndId"] = _end_to_end(rng, bank_ispb, local)
+            det["nomePagador"] = name
+            det["cpfCnpjPagador"] = doc
+            det["nomeEmpresaPagador"] = bank_name
+            det["descricaoPix"] = rng.choice(PIX_DESCRIPTIONS)
+            det["chavePixRecebedor"] = rng.choice(OWN_KEYS)
+            det["nomeRecebedor"] = OWN_NAME
+            det["cpfCnpjRecebedor"] = OWN_CNPJ
+            det["nomeEmpresaRecebedor"] = INTER_NAME
+            det["agenciaRecebedor"] = OWN_AGENCIA
+            det["contaBancariaRecebedor"] = OWN_CONTA
+            det["origemMovimentacao"] = "CHAVE"
+            titulo = "Pix recebido"
+            descricao = name if not incomplete else "PIX RECEBIDO"
+            simples = f"PIX RECEBIDO - Cp :{bank_ispb}-{name.upper()}"
+        else:
+            det["endToEndId"] = _end_to_end(rng, INTER_ISPB, local)
+            det["nomePagador"] = OWN_NAME
+            det["cpfCnpjPagador"] = OWN_CNPJ
+            det["nomeEmpresaPagador"] = INTER_NAME
+            det["descricaoPix"] = rng.choice(PIX_DESCRIPTIONS)
+            det["chavePixRecebedor"] = _pix_key(rng, name, doc)
+            det["nomeRecebedor"] = name
+            det["cpfCnpjRecebedor"] = doc
+            det["nomeEmpresaRecebedor"] = bank_name
+            det["agenciaRecebedor"] = _digits(rng, 4)
+            det["contaBancariaRecebedor"] = _digits(rng, 8)
+            det["origemMovimentacao"] = "CHAVE"
+            det["codigoSolicitacao"] = _uuid(rng)
+            titulo = "Pix enviado "     # trailing space as seen in real data (ref §4.1)
+            descricao = name
+            simples = f"PIX ENVIADO - Cp :{bank_ispb}-{name.upper()}"
+        if incomplete:                   # INCOMPLETE entries lack payer name / document
+            det.pop("nomePagador")
+            det.pop("cpfCnpjPagador")
+        detalhes = det
+    elif tipo == "BOLETO_COBRANCA":
+        venc = day - dt.timedelta(days=rng.randrange(0, 20))
+        detalhes = {
+            "tipoDetalhe": "COMPLETE",
+            "nossoNumero": _digits(rng, 11),
+            "seuNumero": str(rng.randint(1, 99999)),
+            "codBarras": "0779" + _digits(rng, 40),
+            "dataVencimento": venc.isoformat(),
+            "dataEmissao": (venc - dt.timedelta(days=rng.randrange(1, 30))).isoformat(),
+            "dataLimite": (venc + dt.timedelta(days=11)).isoformat(),
+            "dataTransacao": local.strftime("%Y-%m-%d %H:%M:%S") + f".{ms:03d}",
+            "juros": "0",
+            "multa": "0" if venc >= day else "2.00",
+            "abatimento": "0",
+            "desconto1": "0",
+            "nome": name,
+            "cpfCnpj": doc,
+        }
+        titulo, descricao = "Boleto de cobrança recebido", "BoletoCobranca"
+        simples = f"BOLETO RECEBIDO - {name.upper()}"
+    elif tipo == "TRANSFERENCIA":
+        other = {"nome": name, "cpfCnpj": _fmt_cpf(doc) if len(doc) == 11 else doc,
+                 "agencia": _digits(rng, 4), "conta": _digits(rng, 8)}
+        us = {"nome": OWN_NAME, "cpfCnpj": OWN_CNPJ, "agencia": OWN_AGENCIA, "conta": OWN_CONTA}
+        payer, payee = (other, us) if op == "C" else (us, other)
+        detalhes = {
+            "tipoDetalhe": "COMPLETE",
+            "idTransferencia": "PAG" + day.strftime("%Y%m%d") + _digits(rng, 9),
+            "nomePagador": payer["nome"],
+            "cpfCnpjPagador": payer["cpfCnpj"],
+            "agenciaPagador": payer["agencia"],
+            "contaBancariaPagador": payer["conta"],
+            "nomeRecebedor": payee["nome"],
+            "cpfCnpjRecebedor": payee["cpfCnpj"],
+            "bancoRecebedor": INTER_NAME if op == "C" else bank_name,
+            "agenciaRecebedor": payee["agencia"],
+            "contaBancariaRecebedor": payee["conta"],
+            "descricaoTransferencia": rng.choice(PIX_DESCRIPTIONS),
+            "dataEfetivacao": day.strftime("%d/%m/%Y"),     # DD/MM/YYYY (ref §4.3)
+        }
+        titulo = "Transferência recebida" if op == "C" else "Transferência enviada"
+        descricao = name
+        simples = ("TED RECEBIDA - " if op == "C" else "TED ENVIADA - ") + name.upper()
+    elif tipo == "PAGAMENTO":
+        empresa = rng.choice(COMPANIES)
+        detalhes = {
+            "tipoDetalhe": "COMPLETE",
+            "codBarras": _digits(rng, 44),
+            "linhaDigitavel": _digits(rng, 47),
+            "dataVencimento": (day + dt.timedelta(days=rng.randrange(0, 5))).isoformat(),
+            "valorTotal": valor,
+            "nomeDestinatario": empresa,
+            "empresaEmissora": empresa,
+            "cpfCnpj": _cnpj(rng),
+            "hora": local.strftime("%Hh%M"),
+            "autenticacao": _alnum(rng, 24).upper(),
+        }
+        titulo, descricao = "Pagamento efetuado", empresa
+        simples = f"PAGAMENTO DE TITULO - {empresa.upper()}"
+    else:  # TARIFA: DetalheTarifa has no tipoDetalhe (ref §4.3)
+        detalhes = {
+            "dataEmissao": day.isoformat(),
+            "dataVencimento": day.isoformat(),
+            "dataTransacao": day.isoformat(),
+            "nossoNumero": _digits(rng, 11),
+            "seuNumero": str(rng.randint(1, 99999)),
+        }
+        titulo = "Tarifa"
+        descricao = rng.choice(("Tarifa boleto liquidado", "Tarifa Pix recebido", "Tarifa TED"))
+        simples = descricao.upper()
+    if detalhes_mode == "absent":
+        detalhes = Ellipsis
+    elif detalhes_mode == "null":
+        detalhes = None
+    return _make_row(day, seq, local, frac, tipo, op, valor, titulo, descricao,
+                     numero_documento, detalhes, simples)
+
+
+def _fixture_rows() -> list[Row]:
+    """The hand-written transactions of FIXTURE_DAY (2024-06-20); nothing random that day."""
+    d = FIXTURE_DAY
+
+    def at(h, m, s, us=0):
+        return dt.datetime(d.year, d.month, d.day, h, m, s, us)
+
+    rows = [
+        # (a) Pix received, COMPLETE details (values of the portal example, ref §4.2).
+        _make_row(d, 0, at(14, 36, 12), "", "PIX", "C", "24.9", "Pix recebido", "Nome Pagador", "0", {
+            "tipoDetalhe": "COMPLETE",
+            "txId": "Rv1pt4pjd2jtjdzx5nafhtjks7",
+            "endToEndId": "E00416968202406201436ghzKRVgnb7A",
+            "nomePagador": "Nome Pagador",
+            "cpfCnpjPagador": "90105709247",
+            "nomeEmpresaPagador": "Banco Inter",
+            "descricaoPix": "Pagamento do aluguel",
+            "chavePixRecebedor": OWN_KEYS[1],
+            "nomeRecebedor": OWN_NAME,
+            "cpfCnpjRecebedor": OWN_CNPJ,
+            "nomeEmpresaRecebedor": INTER_NAME,
+            "agenciaRecebedor": OWN_AGENCIA,
+            "contaBancariaRecebedor": OWN_CONTA,
+            "origemMovimentacao": "CHAVE",
+        }, "PIX RECEBIDO - Cp :00416968-NOME PAGADOR"),
+        # (b) Pix received late in the evening (02:30 UTC on the 21st), INCOMPLETE details.
+        _make_row(d, 1, at(23, 30, 0, 123000), ".123", "PIX", "C", "1400.0", "Pix recebido",
+                  "PIX RECEBIDO", "0", {
+                      "tipoDetalhe": "INCOMPLETE",
+                      "endToEndId": "E18236120202406210230Xq7LmN2pR4s",
+                      "descricaoPix": "",
+                      "chavePixRecebedor": OWN_KEYS[0],
+                      "nomeRecebedor": OWN_NAME,
+                      "cpfCnpjRecebedor": OWN_CNPJ,
+                      "nomeEmpresaRecebedor": INTER_NAME,
+                      "agenciaRecebedor": OWN_AGENCIA,
+                      "contaBancariaRecebedor": OWN_CONTA,
+                      "origemMovimentacao": "CHAVE",
+                  }, "PIX RECEBIDO - Cp :18236120-"),
+        # (c) Payment, no "detalhes" key at all.
+        _make_row(d, 2, at(9, 0, 1), "", "PAGAMENTO", "D", "130.00", "Pagamento efetuado",
+                  "PAGAMENTO DARF", "3456789", Ellipsis, "PAGAMENTO DARF - "),
+        # (d) One-cent fee at midnight, "detalhes": null.
+        _make_row(d, 3, at(0, 0, 0), "", "TARIFA", "D", "0.01", "Tarifa", "Tarifa Pix enviado",
+                  "0", None, "TARIFA PIX ENVIADO"),
+        # (e) Huge Pix sent; one-digit fraction in dataInclusao.
+        _make_row(d, 4, at(12, 0, 0, 500000), ".5", "PIX", "D", "1234567890.12", "Pix enviado ",
+                  "Fornecedor Exemplo Ltda", "0", {
+                      "tipoDetalhe": "COMPLETE",
+                      "endToEndId": "E00416968202406201500Fx9Kd3LmQ2w",
+                      "nomePagador": OWN_NAME,
+                      "cpfCnpjPagador": OWN_CNPJ,
+                      "nomeEmpresaPagador": INTER_NAME,
+                      "descricaoPix": "Pagamento fornecedor",
+                      "chavePixRecebedor": "fornecedor@example.com",
+                      "nomeRecebedor": "Fornecedor Exemplo Ltda",
+                      "cpfCnpjRecebedor": "45723174000110",
+                      "nomeEmpresaRecebedor": "BCO BRADESCO S.A.",
+                      "agenciaRecebedor": "3012",
+                      "contaBancariaRecebedor": "00451278",
+                      "origemMovimentacao": "CHAVE",
+                      "codigoSolicitacao": "c42f0787-02cb-4b31-827e-459ec9d7ece1",
+                  }, "PIX ENVIADO - Cp :60746948-FORNECEDOR EXEMPLO LTDA"),
+    ]
+    rows.sort(key=lambda r: r.key, reverse=True)
+    return rows
+
+
+@functools.lru_cache(maxsize=None)
+def day_rows(day: dt.date) -> tuple[Row, ...]:
+    """All transactions of one past-or-present day, newest first. Deterministic: seeded
+    with the ISO date string. Callers must not ask for days after today_brt()."""
+    if day < FIRST_DAY:
+        return ()
+    if day == FIXTURE_DAY:
+        return tuple(_fixture_rows())
+    rng = random.Random(day.isoformat())
+    n = BUSY_DAY_ROWS if day in BUSY_DAYS else rng.randint(3, 12)
+    rows = [_gen_row(rng, day, seq) for seq in range(n)]
+    rows.sort(key=lambda r: r.key, reverse=True)
+    return tuple(rows)
+
+
+@functools.lru_cache(maxsize=None)
+def day_net(day: dt.date) -> Decimal:
+    """Credits minus debits of one day."""
+    net = Decimal(0)
+    for r in day_rows(day):
+        net += r.amount if r.op == "C" else -r.amount
+    return net
+
+
+_balance_lock = threading.Lock()
+_balances: list[Decimal] = []  # index i: end-of-day balance of FIRST_DAY + i days
+
+
+def balance_at(day: dt.date) -> Decimal:
+    """End-of-day balance (a running balance consistent with the statement)."""
+    if day < FIRST_DAY:
+        return OPENING_BALANCE
+    i = (day - FIRST_DAY).days
+    with _balance_lock:
+        while len(_balances) <= i:
+            prev = _balances[-1] if _balances else OPENING_BALANCE
+            _balances.append(prev + day_net(FIRST_DAY + dt.timedelta(days=len(_balances))))
+        return _balances[i]
+
+
+def _select_rows(inicio: dt.date, fim: dt.date, op: Optional[str], tipo: Optional[str]) -> tuple[Row, ...]:
+    out: list[Row] = []
+    d = fim
+    one = dt.timedelta(days=1)
+    while d >= inicio and d >= FIRST_DAY:
+        rows = day_rows(d)
+        if op is None and tipo is None:
+            out.extend(rows)
+        else:
+            out.extend(r for r in rows if (op is None or r.op == op) and (tipo is None or r.tipo == tipo))
+        d -= one
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=64)
+def _window_cached(inicio, fim, op, tipo):
+    return _select_rows(inicio, fim, op, tipo)
+
+
+def window_rows(inicio: dt.date, fim: dt.date, op: Optional[str] = None,
+                tipo: Optional[str] = None, cache: bool = True) -> tuple[Row, ...]:
+    """Transactions with inicio <= dataTransacao <= fim, newest first. Days after today
+    have no transactions (the end is clipped, which also keeps the cache valid across
+    midnight)."""
+    fim = min(fim, today_brt())
+    if fim < inicio:
+        return ()
+    return (_window_cached if cache else _select_rows)(inicio, fim, op, tipo)
+
+
+def warm_up() -> None:
+    """Generate every day up to today in the background so the first queries are fast."""
+    balance_at(today_brt())
+
+
+# =========================================================================================
+# Integrations, scopes, limits
+# =========================================================================================
+
+# Every scope of ref §2.1 (Banking, API Pix, Cobrança v3, Pix Automático).
+ALL_SCOPES = (
+    "extrato.read",
+    "pagamento-pix.write", "pagamento-pix.read",
+    "pagamento-boleto.read", "pagamento-boleto.write",
+    "pagamento-darf.write", "pagamento-darf.read",
+    "pagamento-lote.read", "pagamento-lote.write",
+    "webhook-banking.read", "webhook-banking.write",
+    "cob.read", "cob.write", "cobv.read", "cobv.write", "lotecobv.read", "lotecobv.write",
+    "pix.read", "pix.write", "payloadlocation.read", "payloadlocation.write",
+    "webhook.read", "webhook.write",
+    "boleto-cobranca.read", "boleto-cobranca.write",
+    "rec.read", "rec.write", "solicrec.read", "solicrec.write", "cobr.read", "cobr.write",
+    "payloadlocationrec.read", "payloadlocationrec.write",
+    "webhookrec.read", "webhookrec.write", "webhookcobr.read", "webhookcobr.write",
+)
+
+
+@dataclass(frozen=True)
+class Integration:
+    client_id: str
+    client_secret: str
+    scopes: frozenset
+
+
+# The integrations "created in Internet Banking". Undocumented: the real bank ties the
+# client certificate to the integration (ref §1.2: a mismatch gives 401/403 on the token
+# call); this mock accepts any certificate of the test CA for either integration.
+INTEGRATIONS = {
+    i.client_id: i for i in (
+        Integration("pix-test-client", "pix-test-secret", frozenset(ALL_SCOPES)),
+        Integration("pix-limited-client", "pix-limited-secret", frozenset({"pix.read"})),
+    )
+}
+
+# Calls per minute per client_id and endpoint (ref §2.2, production column).
+DEFAULT_LIMITS = {
+    "token": 5,
+    "saldo": 10,
+    "extrato": 10,          # GET /banking/v2/extrato/completo
+    "extrato_simples": 10,  # GET /banking/v2/extrato
+}
+RATE_WINDOW = 60.0
+
+
+# =========================================================================================
+# Responses and Banking-style errors (ref §7.1)
+# =========================================================================================
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    content_type: Optional[str] = "application/json"
+    headers: list = field(default_factory=list)
+
+
+def json_response(status: int, obj) -> Response:
+    return Response(status, dumps(obj).encode("utf-8"))
+
+
+def bank_timestamp() -> str:
+    """Like "2023-01-01T00:00:00.000000000-03:00" (nanosecond digits, Brasília offset)."""
+    now = dt.datetime.now(BRT)
+    return now.strftime("%Y-%m-%dT%H:%M:%S") + f".{now.microsecond * 1000:09d}-03:00"
+
+
+def banking_error(status: int, title: str, detail: str, violacoes=None, timestamp=True,
+                  headers=None) -> Response:
+    """Banking-format problem: title, status (a STRING), detail, timestamp, violacoes."""
+    body = {"title": title, "status": str(status), "detail": detail}
+    if timestamp:
+        body["timestamp"] = bank_timestamp()
+    if violacoes:
+        body["violacoes"] = violacoes
+    return Response(status, dumps(body).encode("utf-8"), headers=list(headers or []))
+
+
+DETAIL_DADOS_INVALIDOS = ("Verifique se os dados informados estão de acordo com a documentação "
+                          "disponibilizada e tente novamente.")
+RAZAO_NULO = "O valor não pode ser nulo."
+RAZAO_CONVERTER = "Não foi possível converter o valor."
+
+
+def invalid_data(violacoes) -> Response:
+    """400 RequisicaoInvalida (ref §3, §4.1 examples)."""
+    return banking_error(400, "Dados inválidos.", DETAIL_DADOS_INVALIDOS, violacoes)
+
+
+def violacao(razao: str, propriedade: str) -> dict:
+    return {"razao": razao, "propriedade": propriedade}
+
+
+def not_found() -> Response:
+    """Exactly the portal's NaoEncontrado example (no timestamp)."""
+    return banking_error(404, "Não Encontrado.", "Entidade não encontrada.", timestamp=False)
+
+
+# Bodies for injected "status" faults and generic errors.
+STATUS_ERRORS = {
+    400: ("Dados inválidos.", DETAIL_DADOS_INVALIDOS),
+    401: ("Acesso negado", "Login/senha inválido."),
+    403: ("Acesso Negado", "Requisição de participante autenticado que viola alguma regra de autorização."),
+    404: ("Não Encontrado.", "Entidade não encontrada."),
+    405: ("Método não permitido.", "O método HTTP utilizado não é suportado por este recurso."),
+    409: ("Conflito.", "A requisição conflita com o estado atual do recurso."),
+    422: ("Entidade improcessável.", "A requisição não pôde ser processada."),
+    429: ("Too Many Requests", "Limite de requisições por minuto excedido. Tente novamente mais tarde."),
+    500: ("Ocorreu um erro!", "Algo deu errado! Nós já estamos resolvendo isso."),
+    502: ("Erro de comunicação.", "Não foi possível obter resposta do serviço de destino. Tente novamente mais tarde."),
+    503: ("Serviço Indisponível", "Serviço não está disponível no momento. Serviço solicitado pode estar "
+                                   "em manutenção ou fora da janela de funcionamento."),
+    504: ("Indisponibilidade por tempo esgotado", "O serviço não respondeu a tempo. Tente novamente mais tarde."),
+}
+
+
+def status_error(status: int) -> Response:
+    title, detail = STATUS_ERRORS.get(
+        status, (BaseHTTPRequestHandler.responses.get(status, ("Erro",))[0], "Erro ao processar a requisição."))
+    headers = [("Retry-After", "1")] if status == 429 else []
+    return banking_error(status, title, detail, headers=headers)
+
+
+def too_many_requests(retry_after: int) -> Response:
+    # Undocumented (ref §10): the real 429 body and whether Retry-After is sent.
+    return banking_error(429, *STATUS_ERRORS[429], headers=[("Retry-After", str(retry_after))])
+
+
+# =========================================================================================
+# Mutable state (tokens, counts, request log, faults, scrolls, rate-limit windows)
+# =========================================================================================
+
+@dataclass
+class Token:
+    client_id: str
+    scopes: frozenset
+    expires_at: float   # time.monotonic()
+    revoked: bool = False
+
+
+@dataclass
+class Scroll:
+    id: str
+    client_id: str
+    rows: tuple
+    size: int
+    pos: int
+    last_used: float    # time.monotonic()
+
+
+@dataclass
+class Fault:
+    endpoint: str       # endpoint name or "*"
+    kind: str           # delay | hang | drop | status | empty_body
+    ms: int
+    status: int
+    count: int          # remaining applications; -1 = until reset
+
+    def describe(self) -> dict:
+        return {"endpoint": self.endpoint, "kind": self.kind, "ms": self.ms,
+                "status": self.status, "count": self.count}
+
+
+FAULT_KINDS = ("delay", "hang", "drop", "status", "empty_body")
+REQUEST_LOG_SIZE = 5000
+HANG_MAX_SECONDS = 600
+
+
+class State:
+    def __init__(self, rate_limits: bool):
+        self.lock = threading.Lock()
+        self.rate_limits = rate_limits
+        self.token_ttl = 3600          # ref §2: tokens live one hour
+        self.scroll_ttl = 360          # ref §4.2: scroll expires after 6 min idle
+        self.limits = dict(DEFAULT_LIMITS)
+        self.tokens: dict[str, Token] = {}
+        self.calls = collections.Counter()
+        self.requests = collections.deque(maxlen=REQUEST_LOG_SIZE)
+        self.faults: list[Fault] = []
+        self.fault_epoch = 0           # bumped by reset / DELETE /fault: releases hangs
+        self.scrolls: dict[str, Scroll] = {}
+        self.windows: dict[tuple, collections.deque] = {}
+        self.stopping = threading.Event()
+
+    # ---- counting -------------------------------------------------------------------
+    def record_request(self, endpoint: str, entry: dict) -> None:
+        with self.lock:
+            self.calls[endpoint] += 1
+            self.calls["total"] += 1
+            self.requests.append((endpoint, entry))
+
+    def record_tls_fail(self) -> None:
+        with self.lock:
+            self.calls["tls_fail"] += 1
+
+    def calls_snapshot(self) -> dict:
+        with self.lock:
+            out = {name: 0 for name in endpoint_names()}
+            out.update({"unknown": 0, "tls_fail": 0})
+            out.update(self.calls)
+            out["total"] = self.calls["total"]
+            return out
+
+    # ---- tokens ---------------------------------------------------------------------
+    def issue_token(self, client_id: str, scopes: frozenset) -> tuple[str, int]:
+        with self.lock:
+            ttl = self.token_ttl
+            tok = str(uuid.uuid4())
+            self.tokens[tok] = Token(client_id, scopes, time.monotonic() + ttl)
+            return tok, ttl
+
+    def valid_token(self, value: str) -> Optional[Token]:
+        with self.lock:
+            t = self.tokens.get(value)
+            if t is None or t.revoked or time.monotonic() >= t.expires_at:
+                return None
+            return t
+
+    def revoke_all(self) -> int:
+        with self.lock:
+            for t in self.tokens.values():
+                t.revoked = True
+            return len(self.tokens)
+
+    # ---- rate limits ----------------------------------------------------------------
+    def rate_hit(self, client_id: str, endpoint: str) -> Optional[int]:
+        """Record one call in the sliding window; return None if it is within the limit,
+        else the Retry-After seconds. Rejected calls are recorded too (they still count)."""
+        with self.lock:
+            limit = self.limits.get(endpoint)
+            if not self.rate_limits or not limit:
+                return None
+            now = time.monotonic()
+            dq = self.windows.setdefault((client_id, endpoint), collections.deque())
+            while dq and dq[0] <= now - RATE_WINDOW:
+                dq.popleft()
+            allowed = len(dq) < limit
+            dq.append(now)
+            if allowed:
+                return None
+            # A later call is allowed once fewer than `limit` calls remain in the window,
+            # i.e. when the entry at index len-limit has left it.
+            free_at = dq[len(dq) - limit] + RATE_WINDOW
+            return max(1, math.ceil(free_at - now))
+
+    # ---- faults ---------------------------------------------------------------------
+    def take_fault(self, endpoint: str) -> Optional[tuple[Fault, int]]:
+        with self.lock:
+            for f in self.faults:
+                if f.endpoint in ("*", endpoint):
+                    if f.count > 0:
+                        f.count -= 1
+                        if f.count == 0:
+                            self.faults.remove(f)
+                    return Fault(f.endpoint, f.kind, f.ms, f.status, f.count), self.fault_epoch
+            return None
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self.faults.clear()
+            self.fault_epoch += 1
+
+    # ---- scrolls --------------------------------------------------------------------
+    def _expire_scrolls(self, now: float) -> None:
+        for sid in [s.id for s in self.scrolls.values() if now - s.last_used > self.scroll_ttl]:
+            del self.scrolls[sid]
+
+    def start_scroll(self, client_id: str, rows: tuple, size: int):
+        """Returns (page, scroll_id or None, has_more) or None if a scroll is active."""
+        with self.lock:
+            now = time.monotonic()
+            self._expire_scrolls(now)
+            if any(s.client_id == client_id for s in self.scrolls.values()):
+                return None
+            page = rows[:size]
+            has_more = len(rows) > size
+            sid = None
+            if has_more:
+                sid = str(uuid.uuid4())
+                self.scrolls[sid] = Scroll(sid, client_id, rows, size, size, now)
+            return page, sid, has_more, len(rows)
+
+    def continue_scroll(self, client_id: str, sid: str):
+        """Returns (page, scroll_id or None, has_more, total) or None if unknown/expired."""
+        with self.lock:
+            now = time.monotonic()
+            self._expire_scrolls(now)
+            s = self.scrolls.get(sid)
+            if s is None or s.client_id != client_id:
+                return None
+            page = s.rows[s.pos:s.pos + s.size]
+            s.pos += len(page)
+            s.last_used = now
+            has_more = s.pos < len(s.rows)
+            if not has_more:             # auto-closed when hasMore is false (ref §4.2)
+                del self.scrolls[sid]
+            return page, (sid if has_more else None), has_more, len(s.rows)
+
+    # ---- control --------------------------------------------------------------------
+    def reset(self, forget_tokens: bool) -> None:
+        with self.lock:
+            self.calls.clear()
+            self.requests.clear()
+            self.faults.clear()
+            self.fault_epoch += 1
+            self.scrolls.clear()
+            self.windows.clear()
+            if forget_tokens:
+                self.tokens.clear()
+            else:
+                for t in self.tokens.values():
+                    t.revoked = False
+
+    def config(self) -> dict:
+        with self.lock:
+            return {"rate_limits": self.rate_limits, "token_ttl": self.token_ttl,
+                    "scroll_ttl": self.scroll_ttl, "limits": dict(self.limits)}
+
+
+# =========================================================================================
+# Request context and parameter helpers
+# =========================================================================================
+
+@dataclass
+class Ctx:
+    method: str
+    path: str
+    raw_query: str
+    query: dict            # name -> first value
+    headers: object        # http.client.HTTPMessage
+    body: bytes
+    state: State
+    token: Optional[Token] = None
+    path_params: dict = field(default_factory=dict)
+
+    @property
+    def client_id(self) -> Optional[str]:
+        return self.token.client_id if self.token else None
+
+
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+INT_RE = re.compile(r"^[+-]?\d{1,9}$")
+CONTA_RE = re.compile(r"^[1-9][0-9]*$")
+
+
+def parse_date(value: str) -> Optional[dt.date]:
+    if not DATE_RE.match(value):
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def date_param(ctx: Ctx, name: str, viol: list, required: bool) -> Optional[dt.date]:
+    v = ctx.query.get(name)
+    if v is None or v == "":
+        if required:
+            viol.append(violacao(RAZAO_NULO, name))
+        return None
+    d = parse_date(v)
+    if d is None:
+        viol.append(violacao(RAZAO_CONVERTER, name))
+    return d
+
+
+def int_param(ctx: Ctx, name: str, viol: list, default: int, lo: int, hi: Optional[int]) -> Optional[int]:
+    v = ctx.query.get(name)
+    if v is None or v == "":
+        return default
+    if not INT_RE.match(v):
+        viol.append(violacao(RAZAO_CONVERTER, name))
+        return None
+    n = int(v)
+    if n < lo or (hi is not None and n > hi):
+        rng = f"entre {lo} e {hi}" if hi is not None else f"maior ou igual a {lo}"
+        viol.append(violacao(f"O valor deve ser {rng}.", name))
+        return None
+    return n
+
+
+def statement_window(ctx: Ctx, viol: list):
+    """dataInicio/dataFim validation shared by the statement endpoints (ref §4.1, §4.2):
+    both required, YYYY-MM-DD, inicio <= fim, at most 90 days counting both ends."""
+    inicio = date_param(ctx, "dataInicio", viol, True)
+    fim = date_param(ctx, "dataFim", viol, True)
+    if inicio and fim:
+        if inicio > fim:
+            viol.append(violacao("A data de início deve ser menor ou igual à data de fim.", "dataInicio"))
+        elif (fim - inicio).days > 89:
+            viol.append(violacao("O período entre dataInicio e dataFim não pode ser maior que 90 dias.",
+                                 "dataFim"))
+    return inicio, fim
+
+
+def statement_filters(ctx: Ctx, viol: list):
+    op = ctx.query.get("tipoOperacao") or None
+    if op is not None and op not in ("C", "D"):
+        viol.append(violacao(RAZAO_CONVERTER, "tipoOperacao"))
+    # tipoTransacao is a free string in the spec (open enum, ref §4.4): an unknown value
+    # simply matches nothing.
+    tipo = ctx.query.get("tipoTransacao") or None
+    return op, tipo
+
+
+# =========================================================================================
+# Bank endpoint handlers (one function per endpoint; see ROUTES)
+# =========================================================================================
+
+def h_token(ctx: Ctx) -> Response:
+    """POST /oauth/v2/token (ref §2)."""
+    ctype = (ctx.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    form = {}
+    if ctype == "application/x-www-form-urlencoded":
+        try:
+            parsed = parse_qs(ctx.body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+        except UnicodeDecodeError:
+            parsed = {}
+        form = {k: v[0] for k, v in parsed.items()}
+    # Undocumented: the token endpoint's error bodies (ref §2); Banking style is used.
+    viol = [violacao(RAZAO_NULO, f) for f in ("client_id", "client_secret", "grant_type", "scope")
+            if not form.get(f, "").strip()]
+    if form.get("grant_type", "").strip() and form["grant_type"] != "client_credentials":
+        viol.append(violacao("Valor inválido. Valor aceito: client_credentials.", "grant_type"))
+    if viol:
+        return invalid_data(viol)
+    integ = INTEGRATIONS.get(form["client_id"])
+    if integ is None or integ.client_secret != form["client_secret"]:
+        return banking_error(401, "Acesso negado", "Login/senha inválido.")
+    requested = list(dict.fromkeys(form["scope"].split()))   # space-separated, de-duplicated
+    unknown = [s for s in requested if s not in ALL_SCOPES]
+    if unknown:
+        return invalid_data([violacao(f"Escopo inválido: {s}.", "scope") for s in unknown])
+    lacking = [s for s in requested if s not in integ.scopes]
+    if lacking:
+        return banking_error(403, "Acesso Negado",
+                             "A integração não possui permissão para o(s) escopo(s) solicitado(s): "
+                             + " ".join(lacking) + ".")
+    tok, ttl = ctx.state.issue_token(integ.client_id, frozenset(requested))
+    return json_response(200, {"access_token": tok, "token_type": "Bearer",
+                               "expires_in": ttl, "scope": " ".join(requested)})
+
+
+def _money(d: Decimal) -> str:
+    return str(d.quantize(Decimal("0.01")))
+
+
+def h_saldo(ctx: Ctx) -> Response:
+    """GET /banking/v2/saldo (ref §3). Balances are JSON numbers with two decimals."""
+    today = today_brt()
+    raw = ctx.query.get("dataSaldo")
+    if raw is None or raw == "":
+        # Current position, real time. Undocumented: disponivel here equals the running
+        # balance including all of today's generated entries (same as dataSaldo=today).
+        fields = [("disponivel", balance_at(today)),
+                  ("bloqueadoCheque", SALDO_BLOQUEADO_CHEQUE),
+                  ("bloqueadoJudicialmente", SALDO_BLOQUEADO_JUDICIAL),
+                  ("bloqueadoAdministrativo", SALDO_BLOQUEADO_ADMIN),
+                  ("limite", SALDO_LIMITE)]
+        body = "{" + ",".join(f'"{k}":{_money(v)}' for k, v in fields) + "}"
+        return Response(200, body.encode())
+    day = parse_date(raw)
+    if day is None:
+        return invalid_data([violacao(RAZAO_CONVERTER, "dataSaldo")])
+    if day > today:
+        # Undocumented: the bank's answer for a future dataSaldo; a 400 is assumed.
+        return invalid_data([violacao("A data do saldo não pode ser maior que a data atual.", "dataSaldo")])
+    ref = None
+    if day.weekday() >= 5:
+        # Balances are not updated on non-business days: the last business day's
+        # position is returned with dataReferencia (ref §3). Only weekends are treated as
+        # non-business days here (bank holidays are not modelled).
+        ref = day - dt.timedelta(days=day.weekday() - 4)
+    body = '{"disponivel":' + _money(balance_at(ref or day))
+    if ref:
+        body += ',"dataReferencia":"' + ref.strftime("%d/%m/%Y") + '"'
+    return Response(200, (body + "}").encode())
+
+
+def _rows_json(rows) -> str:
+    return "[" + ",".join(r.json for r in rows) + "]"
+
+
+TRADITIONAL_MAX = 10_000   # traditional pagination reaches at most 10 000 rows (ref §4.2)
+
+
+def h_extrato_completo(ctx: Ctx) -> Response:
+    """GET /banking/v2/extrato/completo (ref §4.2): traditional and scroll pagination."""
+    state = ctx.state
+    sid = ctx.query.get("scrollId")
+    if sid:
+        # Continuing a scroll: the other parameters are accepted but ignored (the scroll
+        # keeps its original filters and page size). Undocumented.
+        got = state.continue_scroll(ctx.client_id, sid)
+        if got is None:
+            return scroll_expired()
+        return scroll_page(*got)
+
+    viol: list = []
+    inicio, fim = statement_window(ctx, viol)
+    op, tipo = statement_filters(ctx, viol)
+    size = int_param(ctx, "tamanhoPagina", viol, 50, 1, 10_000)
+    pagina = int_param(ctx, "pagina", viol, 0, 0, None)
+    scroll_raw = (ctx.query.get("scrollEnabled") or "false").lower()
+    if scroll_raw not in ("true", "false"):
+        viol.append(violacao(RAZAO_CONVERTER, "scrollEnabled"))
+    if viol:
+        return invalid_data(viol)
+    rows = window_rows(inicio, fim, op, tipo)
+
+    if scroll_raw == "true":
+        got = state.start_scroll(ctx.client_id, rows, size)
+        if got is None:
+            # Body exactly as the portal example (ref §4.2): no "status" field.
+            return Response(400, dumps({
+                "title": "Já existe um scroll ativo para esta conta corrente.",
+                "detail": "Aguarde o scroll atual expirar ou finalize-o antes de iniciar um novo.",
+                "timestamp": bank_timestamp(), "typeError": "SCROLL_ALREADY_ACTIVE"}).encode())
+        return scroll_page(*got)
+
+    offset = pagina * size
+    if offset >= TRADITIONAL_MAX:
+        # Undocumented: what the bank answers past the 10 000th row in traditional mode.
+        return invalid_data([violacao(
+            "A paginação tradicional alcança no máximo 10.000 transações. Utilize a paginação "
+            "com scroll (scrollEnabled=true) para consultar mais transações.", "pagina")])
+    total = len(rows)
+    # A page straddling the limit is cut at the 10 000th row (undocumented).
+    page = rows[offset:min(offset + size, TRADITIONAL_MAX)]
+    total_pages = max(1, math.ceil(total / size))
+    head = dumps({"totalPaginas": total_pages, "totalElementos": total,
+                  "ultimaPagina": pagina >= total_pages - 1, "primeiraPagina": pagina == 0,
+                  "tamanhoPagina": size, "numeroDeElementos": len(page)})
+    return Response(200, (head[:-1] + ',"transacoes":' + _rows_json(page) + "}").encode("utf-8"))
+
+
+def scroll_page(page, sid, has_more, total) -> Response:
+    head = dumps({"totalElementos": total, "numeroDeElementos": len(page),
+                  "scrollId": sid, "hasMore": has_more})
+    return Response(200, (head[:-1] + ',"transacoes":' + _rows_json(page) + "}").encode("utf-8"))
+
+
+def scroll_expired() -> Response:
+    # Body exactly as the portal example (ref §4.2).
+    return Response(400, dumps({
+        "title": "Scroll ID não encontrado ou expirou.",
+        "detail": "O scroll expirou após 6 minutos de inatividade ou o ID é inválido. "
+                  "Inicie uma nova consulta com scroll.",
+        "timestamp": bank_timestamp(), "typeError": "SCROLL_EXPIRED"}).encode())
+
+
+def h_extrato_simples(ctx: Ctx) -> Response:
+    """GET /banking/v2/extrato (ref §4.1): no ids, no pagination, 90-day window."""
+    viol: list = []
+    inicio, fim = statement_window(ctx, viol)
+    if viol:
+        return invalid_data(viol)
+    items = [dumps({"cpmf": "", "dataEntrada": r.day.isoformat(), "tipoTransacao": r.tipo,
+                    "tipoOperacao": r.op, "valor": r.valor, "titulo": r.titulo,
+                    "descricao": r.descricao_simples})
+             for r in window_rows(inicio, fim)]
+    return Response(200, ('{"transacoes":[' + ",".join(items) + "]}").encode("utf-8"))
+
+
+# =========================================================================================
+# Routing
+# =========================================================================================
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern
+    name: str                      # endpoint name: counts, request log, limits, faults
+    scope: Optional[str]           # required token scope; None = token endpoint (no bearer)
+    handler: Callable[[Ctx], Response]
+    # Error format of the API the route belongs to: "banking" (ref §7.1). Pix routes
+    # (ref §6) will use RFC 7807 with an integer status (ref §7.2) for their own errors.
+    style: str = "banking"
+
+
+def _r(method, path_regex, name, scope, handler, style="banking") -> Route:
+    return Route(method, re.compile("^" + path_regex + "$"), name, scope, handler, style)
+
+
+ROUTES = (
+    _r("POST", "/oauth/v2/token", "token", None, h_token),
+    _r("GET", "/banking/v2/saldo", "saldo", "extrato.read", h_saldo),
+    _r("GET", "/banking/v2/extrato", "extrato_simples", "extrato.read", h_extrato_simples),
+    _r("GET", "/banking/v2/extrato/completo", "extrato", "extrato.read", h_extrato_completo),
+    # To be added (ref §5-§6), each as one handler plus its DEFAULT_LIMITS entry:
+    #   POST /banking/v2/pix                       pagamento-pix.write  ("pix_pagamento")
+    #   GET  /banking/v2/pix/(?P<codigo>[^/]+)     pagamento-pix.read   ("pix_consulta")
+    #   GET  /pix/v2/pix                           pix.read             ("pix_recebidos")
+    #   GET  /pix/v2/cob                           cob.read             ("cob")
+)
+
+
+def endpoint_names() -> list:
+    return list(dict.fromkeys(r.name for r in ROUTES))
+
+
+def match_route(method: str, path: str):
+    """Returns (route, path_params, path_known)."""
+    path_known = False
+    for r in ROUTES:
+        m = r.pattern.match(path)
+        if m:
+            path_known = True
+            if r.method == method:
+                return r, m.groupdict(), True
+    return None, {}, path_known
+
+
+# =========================================================================================
+# HTTP plumbing
+# =========================================================================================
+
+class Logger:
+    def __init__(self, path: Optional[str]):
+        self.lock = threading.Lock()
+        self.fh = open(path, "a", encoding="utf-8", buffering=1) if path else sys.stderr
+
+    def __call__(self, msg: str) -> None:
+        stamp = dt.datetime.now(BRT).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+        with self.lock:
+            try:
+                self.fh.write(f"{stamp} {msg}\n")
+                self.fh.flush()
+            except (OSError, ValueError):
+                pass
+
+
+HANDSHAKE_TIMEOUT = 10.0     # seconds for a client to complete the TLS handshake
+IDLE_TIMEOUT = 60.0          # keep-alive connections idle longer than this are closed
+MAX_BODY = 10 * 1024 * 1024
+
+
+class JSONHandlerBase(BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive; every response has a Content-Length."""
+    protocol_version = "HTTP/1.1"
+    server_version = "mock-inter-api"
+    sys_version = ""
+    timeout = IDLE_TIMEOUT
+
+    def log_request(self, code="-", size="-"):
+        pass                    # requests are logged by the subclasses
+
+    def log_message(self, fmt, *args):
+        self.server.log(f"{self.client_address[0]}:{self.client_address[1]} " + (fmt % args))
+
+    def send(self, resp: Response, partial: bool = False) -> None:
+        self.send_response(resp.status)
+        for k, v in resp.headers:
+            self.send_header(k, v)
+        if resp.content_type and resp.body:
+            self.send_header("Content-Type", resp.content_type)
+        self.send_header("Content-Length", str(len(resp.body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        if not partial:
+            self.wfile.write(resp.body)
+            return
+        # "drop" fault: the full Content-Length was announced, send about half the body,
+        # then cut the TCP connection (no TLS close_notify).
+        self.wfile.write(resp.body[:len(resp.body) // 2])
+        self.wfile.flush()
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def send_error(self, code, message=None, explain=None):
+        """Malformed requests (bad request line, unsupported method, ...): JSON instead of
+        http.server's HTML page."""
+        try:
+            short = self.responses[code][0]
+        except KeyError:
+            short = "Erro"
+        self.close_connection = True
+        resp = banking_error(code, short, message or short)
+        self.send_response(code, message)
+        self.send_header("Connection", "close")
+        if code >= 200 and code not in (204, 304):
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(resp.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(resp.body)
+        else:
+            self.end_headers()
+
+    def read_body(self) -> Optional[bytes]:
+        """Request body (Content-Length or chunked). None after answering an error."""
+        te = (self.headers.get("Transfer-Encoding") or "").lower()
+        if te:
+            if te != "chunked":
+                self.send_error(501, "Transfer-Encoding não suportado")
+                return None
+            chunks, total = [], 0
+            while True:
+                line = self.rfile.readline(1024)
+                try:
+                    n = int(line.split(b";")[0].strip(), 16)
+                except ValueError:
+                    self.send_error(400, "Chunk inválido")
+                    return None
+                if n == 0:
+                    while self.rfile.readline(8192) not in (b"\r\n", b"\n", b""):
+                        pass    # trailers
+                    return b"".join(chunks)
+                total += n
+                if total > MAX_BODY:
+                    self.send_error(413)
+                    return None
+                chunks.append(self.rfile.read(n))
+                self.rfile.readline(8)
+        cl = self.headers.get("Content-Length")
+        if cl is None:
+            return b""
+        try:
+            n = int(cl)
+            if n < 0:
+                raise ValueError
+        except ValueError:
+            self.send_error(400, "Content-Length inválido")
+            return None
+        if n > MAX_BODY:
+            self.send_error(413)
+            return None
+        return self.rfile.read(n) if n else b""
+
+
+def _bearer(headers) -> Optional[str]:
+    parts = (headers.get("Authorization") or "").split(None, 1)
+    if len(parts) == 2 and parts[0].lower() == "bearer":
+        return parts[1].strip()
+    return None
+
+
+def _form_client_id(ctx: Ctx) -> Optional[str]:
+    try:
+        v = parse_qs(ctx.body.decode("utf-8"), keep_blank_values=True).get("client_id")
+    except UnicodeDecodeError:
+        return None
+    return v[0] if v else None
+
+
+class BankHandler(JSONHandlerBase):
+    """The HTTPS side: the bank API."""
+
+    def do_GET(self):
+        self.dispatch()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+
+    def dispatch(self) -> None:
+        server = self.server
+        state: State = server.state
+        t0 = time.monotonic()
+        parts = urlsplit(self.path)
+        path, raw_query = parts.path, parts.query
+        body = self.read_body()
+        if body is None:
+            return
+        route, params, path_known = match_route(self.command, path)
+        endpoint = route.name if route else "unknown"
+        conta = self.headers.get("x-conta-corrente")
+        entry = {"method": self.command, "path": path, "query": raw_query, "status": None,
+                 "conta": conta}
+        state.record_request(endpoint, entry)
+        query = {k: v[0] for k, v in parse_qs(raw_query, keep_blank_values=True).items()}
+        ctx = Ctx(self.command, path, raw_query, query, self.headers, body, state,
+                  path_params=params)
+
+        # Who is calling (for the per-client rate limit)? Only valid tokens and known
+        # client_ids are counted; calls with bad credentials have no client to charge.
+        limited_client = None
+        if route is not None:
+            if route.scope is None:
+                cid = _form_client_id(ctx)
+                limited_client = cid if cid in INTEGRATIONS else None
+            else:
+                bearer = _bearer(self.headers)
+                ctx.token = state.valid_token(bearer) if bearer else None
+                limited_client = ctx.client_id
+        retry_after = state.rate_hit(limited_client, endpoint) if limited_client else None
+
+        got = state.take_fault(endpoint)
+        fault, epoch = got if got else (None, 0)
+        if fault and fault.kind == "delay":
+            time.sleep(fault.ms / 1000.0)
+        if fault and fault.kind == "hang":
+            self.hang(state, epoch)
+            self.log_line(entry, endpoint, limited_client, t0, "hang")
+            return
+        if fault and fault.kind == "status":
+            resp = status_error(fault.status)
+        elif fault and fault.kind == "empty_body":
+            resp = Response(fault.status, b"", content_type=None,
+                            headers=[("Retry-After", "1")] if fault.status == 429 else [])
+        else:
+            resp = self.process(ctx, route, path_known, retry_after)
+        entry["status"] = resp.status
+        self.send(resp, partial=bool(fault and fault.kind == "drop"))
+        self.log_line(entry, endpoint, limited_client, t0, fault.kind if fault else "")
+
+    def process(self, ctx: Ctx, route: Optional[Route], path_known: bool,
+                retry_after: Optional[int]) -> Response:
+        if route is None:
+            if path_known:
+                # Undocumented: wrong method on a known path; 405 assumed.
+                allowed = sorted({r.method for r in ROUTES if r.pattern.match(ctx.path)})
+                return banking_error(405, *STATUS_ERRORS[405], headers=[("Allow", ", ".join(allowed))])
+            return not_found()
+        if route.scope is not None and ctx.token is None:
+            # Missing, unknown, expired or revoked bearer token.
+            return banking_error(401, "Acesso negado", "Token de acesso inválido, expirado ou revogado.")
+        if retry_after is not None:
+            return too_many_requests(retry_after)
+        if route.scope is not None:
+            if route.scope not in ctx.token.scopes:
+                return banking_error(403, "Acesso Negado",
+                                     "Requisição de participante autenticado que viola alguma regra "
+                                     f"de autorização. Escopo necessário: {route.scope}.")
+            conta = ctx.headers.get("x-conta-corrente")
+            if conta is not None and not CONTA_RE.match(conta):
+                # Undocumented: whether the account must belong to the integration; any
+                # well-formed number is accepted here.
+                return invalid_data([violacao("O valor deve conter apenas números, sem zeros à esquerda.",
+                                              "x-conta-corrente")])
+        try:
+            return route.handler(ctx)
+        except Exception:       # a bug in the mock: answer 500, keep serving
+            self.server.log("handler error:\n" + traceback.format_exc())
+            return status_error(500)
+
+    def hang(self, state: State, epoch: int) -> None:
+        """Never answer: wait until the client goes away, the fault is cleared (reset /
+        DELETE /fault) or HANG_MAX_SECONDS pass; then close the connection."""
+        conn = self.connection
+        self.close_connection = True
+        deadline = time.monotonic() + HANG_MAX_SECONDS
+        try:
+            conn.setblocking(False)
+        except OSError:
+            return
+        while (time.monotonic() < deadline and state.fault_epoch == epoch
+               and not state.stopping.is_set()):
+            try:
+                readable, _, _ = select.select([conn], [], [], 0.2)
+            except (OSError, ValueError):
+                return
+            if not readable:
+                continue
+            try:
+                data = conn.recv(65536)
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                continue
+            except OSError:
+                return          # reset / TLS EOF: the client is gone
+            if not data:
+                return          # orderly close
+
+    def log_line(self, entry, endpoint, client_id, t0, fault_kind) -> None:
+        ms = (time.monotonic() - t0) * 1000
+        q = "?" + entry["query"] if entry["query"] else ""
+        self.server.log(
+            f"{self.client_address[0]}:{self.client_address[1]} {entry['method']} {entry['path']}{q} "
+            f"-> {entry['status'] if entry['status'] is not None else '-'} endpoint={endpoint} "
+            f"client={client_id or '-'} conta={entry['conta'] or '-'} {ms:.1f}ms"
+            + (f" fault={fault_kind}" if fault_kind else ""))
+
+
+class BankServer(ThreadingHTTPServer):
+    """HTTPS server. The TLS handshake runs in the per-connection thread."""
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, addr, state: State, ssl_ctx: ssl.SSLContext, log: Logger):
+        self.state, self.ssl_ctx, self.log = state, ssl_ctx, log
+        super().__init__(addr, BankHandler)
+
+    def finish_request(self, request, client_address):
+        peer = f"{client_address[0]}:{client_address[1]}"
+        try:
+            request.settimeout(HANDSHAKE_TIMEOUT)
+            conn = self.ssl_ctx.wrap_socket(request, server_side=True, do_handshake_on_connect=False)
+        except OSError as e:
+            self.log(f"{peer} socket error before TLS: {e}")
+            return
+        try:
+            try:
+                conn.do_handshake()
+            except (ssl.SSLError, OSError) as e:
+                reason = getattr(e, "verify_message", None) or getattr(e, "reason", None) or str(e) or type(e).__name__
+                self.state.record_tls_fail()
+                self.log(f"{peer} TLS handshake failed: {reason}")
+                return
+            self.RequestHandlerClass(conn, client_address, self)
+        finally:
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def handle_error(self, request, client_address):
+        exc = sys.exc_info()[1]
+        peer = f"{client_address[0]}:{client_address[1]}"
+        if isinstance(exc, (ConnectionError, TimeoutError, ssl.SSLError)):
+            self.log(f"{peer} connection error: {type(exc).__name__}: {exc}")
+        else:
+            self.log(f"{peer} error:\n" + traceback.format_exc())
+
+
+# =========================================================================================
+# Control API (plain HTTP)
+# =========================================================================================
+
+class ControlHandler(JSONHandlerBase):
+    """Plain-HTTP control API for test scripts; every answer is one line of compact JSON.
+
+    GET  /health                     {"ok":true}
+    GET  /calls                      requests per endpoint name since the last reset, plus
+                                     "unknown" (unrouted paths), "total" (all bank requests)
+                                     and "tls_fail" (failed handshakes, not in "total")
+    GET  /requests[?endpoint=NAME]   [{"method","path","query","status","conta"}, ...] in
+                                     arrival order, last 5 000; status null = no answer (hang)
+    POST /reset[?tokens=1]           clear counts, log, faults, scrolls, rate-limit windows,
+                                     revocations (and all tokens with tokens=1)
+    POST /revoke                     every token issued so far becomes invalid
+    GET  /config                     {"rate_limits","token_ttl","scroll_ttl","limits"}
+    POST /config                     JSON with any of those keys ("limits" is merged)
+    GET  /fault                      pending faults
+    POST /fault                      {"endpoint": NAME|"*", "kind": delay|hang|drop|status|
+                                     empty_body, "ms": 500, "status": 503, "count": 1|N|-1}
+    DELETE /fault                    clear pending faults (and release hung requests)
+    GET  /summary?dataInicio=&dataFim=[&tipoOperacao=][&tipoTransacao=]
+                                     {"count","sum_c","sum_d"} of the generated statement
+    """
+
+    def do_GET(self):
+        self.dispatch()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
+
+    def reply(self, status: int, obj) -> None:
+        self.send(json_response(status, obj))
+
+    def dispatch(self) -> None:
+        body = self.read_body()
+        if body is None:
+            return
+        parts = urlsplit(self.path)
+        q = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        key = (self.command, parts.path.rstrip("/") or "/")
+        fn = {
+            ("GET", "/health"): self.c_health,
+            ("GET", "/calls"): self.c_calls,
+            ("GET", "/requests"): self.c_requests,
+            ("POST", "/reset"): self.c_reset,
+            ("POST", "/revoke"): self.c_revoke,
+            ("GET", "/config"): self.c_config_get,
+            ("POST", "/config"): self.c_config_post,
+            ("GET", "/fault"): self.c_fault_get,
+            ("POST", "/fault"): self.c_fault_post,
+            ("DELETE", "/fault"): self.c_fault_delete,
+            ("GET", "/summary"): self.c_summary,
+        }.get(key)
+        if fn is None:
+            self.reply(404, {"error": f"no control endpoint {self.command} {parts.path}"})
+            return
+        data = None
+        if self.command == "POST" and body.strip() and key[1] in ("/config", "/fault"):
+            try:
+                data = json.loads(body)
+            except ValueError as e:
+                self.reply(400, {"error": f"invalid JSON: {e}"})
+                return
+            if not isinstance(data, dict):
+                self.reply(400, {"error": "JSON object expected"})
+                return
+        try:
+            status, obj = fn(q, data if data is not None else {})
+        except Exception:
+            self.server.log("control error:\n" + traceback.format_exc())
+            status, obj = 500, {"error": "internal error"}
+        self.reply(status, obj)
+
+    @property
+    def state(self) -> State:
+        return self.server.state
+
+    def c_health(self, q, data):
+        return 200, {"ok": True}
+
+    def c_calls(self, q, data):
+        return 200, self.state.calls_snapshot()
+
+    def c_requests(self, q, data):
+        ep = q.get("endpoint")
+        with self.state.lock:
+            items = [dict(e) for name, e in self.state.requests if not ep or name == ep]
+        return 200, items
+
+    def c_reset(self, q, data):
+        forget = q.get("tokens") in ("1", "true", "yes")
+        self.state.reset(forget)
+        return 200, {"ok": True, "tokens_forgotten": forget}
+
+    def c_revoke(self, q, data):
+        return 200, {"ok": True, "revoked": self.state.revoke_all()}
+
+    def c_config_get(self, q, data):
+        return 200, self.state.config()
+
+    def c_config_post(self, q, data):
+        st = self.state
+        unknown = set(data) - {"rate_limits", "token_ttl", "scroll_ttl", "limits"}
+        if unknown:
+            return 400, {"error": f"unknown config keys: {sorted(unknown)}"}
+        if "rate_limits" in data and not isinstance(data["rate_limits"], bool):
+            return 400, {"error": "rate_limits must be true or false"}
+        for k in ("token_ttl", "scroll_ttl"):
+            v = data.get(k)
+            if k in data and (isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0):
+                return 400, {"error": f"{k} must be a positive number of seconds"}
+        if "token_ttl" in data and not isinstance(data["token_ttl"], int):
+            return 400, {"error": "token_ttl must be an integer (it is sent as expires_in)"}
+        limits = data.get("limits", {})
+        if not isinstance(limits, dict):
+            return 400, {"error": "limits must be an object"}
+        for name, v in limits.items():
+            if name not in endpoint_names():
+                return 400, {"error": f"unknown endpoint {name!r}; known: {endpoint_names()}"}
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                return 400, {"error": f"limit for {name} must be an integer >= 0 (0 = unlimited)"}
+        with st.lock:
+            if "rate_limits" in data:
+                st.rate_limits = data["rate_limits"]
+            if "token_ttl" in data:
+                st.token_ttl = data["token_ttl"]
+            if "scroll_ttl" in data:
+                st.scroll_ttl = data["scroll_ttl"]
+            st.limits.update(limits)
+        return 200, st.config()
+
+    def c_fault_get(self, q, data):
+        with self.state.lock:
+            return 200, [f.describe() for f in self.state.faults]
+
+    def c_fault_post(self, q, data):
+        endpoint = data.get("endpoint", "*")
+        if endpoint not in endpoint_names() + ["*", "unknown"]:
+            return 400, {"error": f"unknown endpoint {endpoint!r}; known: {endpoint_names()} or '*'"}
+        kind = data.get("kind")
+        if kind not in FAULT_KINDS:
+            return 400, {"error": f"kind must be one of {list(FAULT_KINDS)}"}
+        ms, status, count = data.get("ms", 500), data.get("status", 503), data.get("count", 1)
+        for name, v in (("ms", ms), ("status", status), ("count", count)):
+            if isinstance(v, bool) or not isinstance(v, int):
+                return 400, {"error": f"{name} must be an integer"}
+        if ms < 0 or not 100 <= status <= 599 or (count < 1 and count != -1):
+            return 400, {"error": "need ms >= 0, 100 <= status <= 599, count >= 1 or -1"}
+        f = Fault(endpoint, kind, ms, status, count)
+        with self.state.lock:
+            self.state.faults.append(f)
+            pending = [x.describe() for x in self.state.faults]
+        return 200, {"ok": True, "faults": pending}
+
+    def c_fault_delete(self, q, data):
+        self.state.clear_faults()
+        return 200, {"ok": True}
+
+    def c_summary(self, q, data):
+        inicio, fim = parse_date(q.get("dataInicio", "")), parse_date(q.get("dataFim", ""))
+        if inicio is None or fim is None:
+            return 400, {"error": "dataInicio and dataFim (YYYY-MM-DD) are required"}
+        op = q.get("tipoOperacao") or None
+        if op not in (None, "C", "D"):
+            return 400, {"error": "tipoOperacao must be C or D"}
+        rows = window_rows(inicio, fim, op, q.get("tipoTransacao") or None, cache=False)
+        sum_c = sum((r.amount for r in rows if r.op == "C"), Decimal(0))
+        sum_d = sum((r.amount for r in rows if r.op == "D"), Decimal(0))
+        return 200, {"count": len(rows), "sum_c": _money(sum_c), "sum_d": _money(sum_d)}
+
+
+class ControlServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, addr, state: State, log: Logger):
+        self.state, self.log = state, log
+        super().__init__(addr, ControlHandler)
+
+    def handle_error(self, request, client_address):
+        self.log(f"control connection error: {sys.exc_info()[1]!r}")
+
+
+# =========================================================================================
+# Main
+# =========================================================================================
+
+def write_port_file(path: str, port: int) -> None:
+    tmp = f"{path}.tmp.{os.getpid()}"
+    with open(tmp, "w") as fh:
+        fh.write(f"{port}\n")
+    os.replace(tmp, path)       # atomic: readers never see a partial file
+
+
+def remove_quietly(path: Optional[str]) -> None:
+    if path:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+
+def make_ssl_context(certs: str) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    # Undocumented: the protocol versions the bank accepts; TLS 1.2 and 1.3 are allowed
+    # (the official Java SDK uses TLSv1.2, ref §1.2).
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(os.path.join(certs, "server.crt"), os.path.join(certs, "server.key"))
+    ctx.load_verify_locations(cafile=os.path.join(certs, "ca.crt"))
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="Banco Inter PJ API mock for pix_fdw tests")
+    ap.add_argument("--certs", required=True, help="directory made by gen_certs.sh")
+    ap.add_argument("--port-file", required=True, help="file receiving the HTTPS port")
+    ap.add_argument("--port", type=int, default=0, help="HTTPS port (0 = any free port)")
+    ap.add_argument("--control-port-file", help="file receiving the control (HTTP) port")
+    ap.add_argument("--control-port", type=int, default=0, help="control port (0 = any free port)")
+    ap.add_argument("--rate-limits", choices=("on", "off"), default="on")
+    ap.add_argument("--log", help="log file (default: stderr)")
+    args = ap.parse_args(argv)
+
+    log = Logger(args.log)
+    remove_quietly(args.port_file)
+    remove_quietly(args.control_port_file)
+    try:
+        ssl_ctx = make_ssl_context(args.certs)
+    except (OSError, ssl.SSLError) as e:
+        print(f"mock_bank: cannot load certificates from {args.certs}: {e}", file=sys.stderr)
+        return 2
+
+    t0 = time.monotonic()
+    warm_up()   # generate all days up to today once, so that no request pays for it
+    state = State(rate_limits=args.rate_limits == "on")
+    bank = BankServer(("127.0.0.1", args.port), state, ssl_ctx, log)
+    control = ControlServer(("127.0.0.1", args.control_port), state, log)
+    for srv in (bank, control):
+        threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
+
+    bank_port, control_port = bank.server_address[1], control.server_address[1]
+    write_port_file(args.port_file, bank_port)
+    if args.control_port_file:
+        write_port_file(args.control_port_file, control_port)
+    log(f"mock_bank pid={os.getpid()} https=127.0.0.1:{bank_port} control=127.0.0.1:{control_port} "
+        f"rate_limits={args.rate_limits} ready in {time.monotonic() - t0:.2f}s")
+
+    def on_signal(signum, frame):
+        state.stopping.set()
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    while not state.stopping.wait(0.5):
+        pass
+
+    for srv in (bank, control):
+        srv.shutdown()
+        srv.server_close()
+    remove_quietly(args.port_file)
+    remove_quietly(args.control_port_file)
+    log("mock_bank stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,445 @@
+#!/usr/bin/env bash
+# selftest.sh — quick end-to-end check of the Banco Inter mock (mock_bank.py) and its
+# certificates (gen_certs.sh). Needs bash, curl, openssl and /usr/bin/python3 (used only
+# to read JSON). Prints "N passed, M failed" and exits non-zero on any failure.
+#
+#   test/mock/selftest.sh            (KEEP=1 keeps the temp dir with certs and mock log)
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+PY=/usr/bin/python3
+TMP=$(mktemp -d /tmp/mock_selftest.XXXXXX)
+CERTS=$TMP/certs
+PASS=0
+FAIL=0
+MOCK_PID=
+
+cleanup() {
+    if [ -n "$MOCK_PID" ] && kill -0 "$MOCK_PID" 2>/dev/null; then
+        kill -TERM "$MOCK_PID" 2>/dev/null
+        wait "$MOCK_PID" 2>/dev/null
+    fi
+    if [ "${KEEP:-0}" = 1 ] || [ "$FAIL" -ne 0 ]; then
+        echo "(kept $TMP)"
+    else
+        rm -rf "$TMP"
+    fi
+}
+trap cleanup EXIT
+
+ok()  { PASS=$((PASS + 1)); echo "ok   - $1"; }
+bad() { FAIL=$((FAIL + 1)); echo "FAIL - $1"; [ $# -gt 1 ] && echo "       $2"; return 0; }
+# eq NAME EXPECTED ACTUAL
+eq() { if [ "$2" == "$3" ]; then ok "$1"; else bad "$1" "expected [$2] got [$3]"; fi; }
+# truthy NAME VALUE ("True" from a python expression)
+truthy() { if [ "$2" == "True" ]; then ok "$1"; else bad "$1" "got [$2]"; fi; }
+
+# req [curl args] URL — HTTPS request with the valid client certificate.
+# Sets CODE (http code, 000 on failure), RC (curl exit code), TIME (seconds);
+# the body is in $TMP/body, the headers in $TMP/hdr.
+CERT_ARGS=(--cacert "$CERTS/ca.crt" --cert "$CERTS/client.crt" --key "$CERTS/client.key")
+req() {
+    local out
+    out=$(curl -sS -o "$TMP/body" -D "$TMP/hdr" -w '%{http_code} %{time_total}' "${CERT_ARGS[@]}" "$@" 2>"$TMP/err")
+    RC=$?
+    CODE=${out% *}
+    TIME=${out#* }
+}
+# raw_req: like req but with caller-chosen TLS arguments
+raw_req() {
+    local out
+    out=$(curl -sS -o "$TMP/body" -D "$TMP/hdr" -w '%{http_code} %{time_total}' "$@" 2>"$TMP/err")
+    RC=$?
+    CODE=${out% *}
+    TIME=${out#* }
+}
+# j EXPR [FILE] — evaluate a python expression over the JSON document d (default: last body)
+j() {
+    "$PY" -c '
+import json, sys
+with open(sys.argv[2], encoding="utf-8") as fh:
+    d = json.load(fh)
+r = eval(sys.argv[1])
+print(json.dumps(r, ensure_ascii=False, separators=(",", ":")) if isinstance(r, (list, dict)) else r)
+' "$1" "${2:-$TMP/body}" 2>&1
+}
+header() { grep -i "^$1:" "$TMP/hdr" | head -1 | cut -d: -f2- | tr -d ' \r'; }
+ctl() { curl -s -X "$1" "http://127.0.0.1:$CPORT$2" ${3:+-H 'Content-Type: application/json' -d "$3"}; }
+
+B() { echo "https://localhost:$PORT$1"; }
+get_token() {  # get_token CLIENT_ID SECRET SCOPE -> prints access_token
+    curl -s "${CERT_ARGS[@]}" "$(B /oauth/v2/token)" -d "client_id=$1" -d "client_secret=$2" \
+        -d grant_type=client_credentials --data-urlencode "scope=$3" |
+        "$PY" -c 'import json,sys; print(json.load(sys.stdin).get("access_token",""))'
+}
+auth() { echo "Authorization: Bearer $TOKEN"; }
+extrato() { req -H "$(auth)" "$(B "/banking/v2/extrato/completo?$1")"; }
+
+# ------------------------------------------------------------------------------------------
+echo "# certificates"
+t0=$(date +%s.%N)
+if "$HERE/gen_certs.sh" "$CERTS"; then ok "gen_certs.sh runs"; else bad "gen_certs.sh runs"; exit 1; fi
+t1=$(date +%s.%N)
+"$HERE/gen_certs.sh" "$CERTS" && ok "gen_certs.sh is idempotent (second run)" || bad "gen_certs.sh second run"
+for f in ca server client other_ca other_client expired_client; do
+    [ -s "$CERTS/$f.crt" ] && [ -s "$CERTS/$f.key" ] || bad "file $f.crt/.key exists"
+done
+eq "all files mode 644, dir 755" "755 644" "$(stat -c %a "$CERTS") $(stat -c %a "$CERTS"/*.crt "$CERTS"/*.key | sort -u | tr '\n' ' ' | sed 's/ $//')"
+eq "client key is unencrypted PKCS#8" "-----BEGIN PRIVATE KEY-----" "$(head -1 "$CERTS/client.key")"
+eq "client cert CN" "pix-test-client" "$(openssl x509 -in "$CERTS/client.crt" -noout -subject -nameopt multiline | sed -n 's/^ *commonName *= *//p')"
+openssl verify -CAfile "$CERTS/ca.crt" "$CERTS/server.crt" "$CERTS/client.crt" >/dev/null 2>&1 && ok "server/client chain to ca" || bad "server/client chain to ca"
+openssl verify -CAfile "$CERTS/ca.crt" "$CERTS/other_client.crt" >/dev/null 2>&1 && bad "other_client must not chain to ca" || ok "other_client does not chain to ca"
+openssl verify -CAfile "$CERTS/other_ca.crt" "$CERTS/other_client.crt" >/dev/null 2>&1 && ok "other_client chains to other_ca" || bad "other_client chains to other_ca"
+openssl x509 -in "$CERTS/expired_client.crt" -noout -checkend 0 >/dev/null 2>&1 && bad "expired_client is expired" || ok "expired_client is expired"
+san=$(openssl x509 -in "$CERTS/server.crt" -noout -ext subjectAltName 2>/dev/null | tail -1 | tr -d ' ')
+eq "server SAN" "DNS:localhost,IPAddress:127.0.0.1" "$san"
+
+# ------------------------------------------------------------------------------------------
+echo "# start"
+"$PY" "$HERE/mock_bank.py" --certs "$CERTS" --port-file "$TMP/port" --control-port-file "$TMP/cport" \
+    --log "$TMP/mock.log" &
+MOCK_PID=$!
+for _ in $(seq 150); do [ -s "$TMP/port" ] && [ -s "$TMP/cport" ] && break; sleep 0.1; done
+PORT=$(cat "$TMP/port" 2>/dev/null)
+CPORT=$(cat "$TMP/cport" 2>/dev/null)
+if [ -z "$PORT" ] || [ -z "$CPORT" ]; then bad "mock started (port files written)"; exit 1; fi
+ok "mock started (https $PORT, control $CPORT)"
+eq "control /health" '{"ok":true}' "$(ctl GET /health)"
+
+# ------------------------------------------------------------------------------------------
+echo "# token"
+ALL="extrato.read pagamento-pix.write pagamento-pix.read pix.read cob.read"
+req "$(B /oauth/v2/token)" -d client_id=pix-test-client -d client_secret=pix-test-secret \
+    -d grant_type=client_credentials --data-urlencode "scope=$ALL"
+eq "token 200" 200 "$CODE"
+eq "token body" "Bearer 3600 $ALL" "$(j 'd["token_type"]') $(j 'd["expires_in"]') $(j 'd["scope"]')"
+TOKEN=$(j 'd["access_token"]')
+[ -n "$TOKEN" ] && ok "access_token present" || bad "access_token present"
+req "$(B /oauth/v2/token)" -d client_id=pix-test-client -d client_secret=pix-test-secret -d grant_type=client_credentials
+eq "token without scope -> 400" "400 scope" "$CODE $(j '",".join(v["propriedade"] for v in d["violacoes"])')"
+req "$(B /oauth/v2/token)" -d client_id=pix-test-client -d client_secret=pix-test-secret -d grant_type=password -d scope=extrato.read
+eq "token bad grant_type -> 400" "400 grant_type" "$CODE $(j 'd["violacoes"][0]["propriedade"]')"
+req "$(B /oauth/v2/token)" -d client_id=pix-test-client -d client_secret=wrong -d grant_type=client_credentials -d scope=extrato.read
+eq "token wrong secret -> 401" '401 Acesso negado|401|Login/senha inválido.' "$CODE $(j 'd["title"]+"|"+d["status"]+"|"+d["detail"]')"
+req "$(B /oauth/v2/token)" -d client_id=pix-limited-client -d client_secret=pix-limited-secret -d grant_type=client_credentials --data-urlencode "scope=pix.read extrato.read"
+eq "limited client asking extrato.read -> 403" "403 True" "$CODE $(j '"extrato.read" in d["detail"] and d["status"]=="403"')"
+LIMITED=$(get_token pix-limited-client pix-limited-secret pix.read)
+[ -n "$LIMITED" ] && ok "limited client gets pix.read token" || bad "limited client gets pix.read token"
+req -H "Authorization: Bearer $LIMITED" "$(B /banking/v2/saldo)"
+eq "token without extrato.read on saldo -> 403" "403 Acesso Negado True" "$CODE $(j 'd["title"]') $(j '"extrato.read" in d["detail"]')"
+req "$(B /banking/v2/saldo)"
+eq "no Authorization -> 401" "401 401" "$CODE $(j 'd["status"]')"
+req -H "Authorization: Bearer nope" "$(B /banking/v2/saldo)"
+eq "unknown token -> 401" 401 "$CODE"
+eq "error Content-Type" "application/json" "$(header Content-Type)"
+req -H "$(auth)" "$(B /banking/v2/nada)"
+eq "unknown path -> 404 body" '404 {"title":"Não Encontrado.","status":"404","detail":"Entidade não encontrada."}' "$CODE $(cat "$TMP/body")"
+ctl POST /reset >/dev/null
+
+# ------------------------------------------------------------------------------------------
+echo "# saldo"
+req -H "$(auth)" "$(B /banking/v2/saldo)"
+eq "saldo 200" 200 "$CODE"
+eq "saldo full keys" "bloqueadoAdministrativo,bloqueadoCheque,bloqueadoJudicialmente,disponivel,limite" "$(j '",".join(sorted(d))')"
+grep -Eq '^\{"disponivel":-?[0-9]+\.[0-9]{2},"bloqueadoCheque":[0-9]+\.[0-9]{2},.*"limite":[0-9]+\.[0-9]{2}\}$' "$TMP/body" \
+    && ok "saldo raw JSON numbers with 2 decimals" || bad "saldo raw JSON numbers" "$(cat "$TMP/body")"
+req -H "$(auth)" "$(B '/banking/v2/saldo?dataSaldo=2024-06-21')"
+FRI=$(j 'd["disponivel"]')
+eq "saldo weekday: only disponivel" "disponivel" "$(j '",".join(d)')"
+req -H "$(auth)" "$(B '/banking/v2/saldo?dataSaldo=2024-06-22')"
+eq "saldo Saturday -> Friday + dataReferencia" "$FRI 21/06/2024" "$(j 'd["disponivel"]') $(j 'd["dataReferencia"]')"
+req -H "$(auth)" "$(B '/banking/v2/saldo?dataSaldo=2024-06-23')"
+eq "saldo Sunday -> Friday" "21/06/2024" "$(j 'd["dataReferencia"]')"
+req -H "$(auth)" "$(B '/banking/v2/saldo?dataSaldo=2024-13-01')"
+eq "saldo malformed date -> 400 violacao" '400 [{"razao":"Não foi possível converter o valor.","propriedade":"dataSaldo"}]' "$CODE $(j 'd["violacoes"]')"
+req -H "$(auth)" "$(B '/banking/v2/saldo?dataSaldo=2999-01-01')"
+eq "saldo future date -> 400" "400 dataSaldo" "$CODE $(j 'd["violacoes"][0]["propriedade"]')"
+req -H "$(auth)" "$(B '/banking/v2/saldo?dataSaldo=2024-06-19')"; D19=$(j 'd["disponivel"]')
+req -H "$(auth)" "$(B '/banking/v2/saldo?dataSaldo=2024-06-20')"; D20=$(j 'd["disponivel"]')
+SUM=$(ctl GET '/summary?dataInicio=2024-06-20&dataFim=2024-06-20')
+eq "/summary of the fixture day" '{"count":5,"sum_c":"1424.90","sum_d":"1234568020.13"}' "$SUM"
+eq "saldo(20) - saldo(19) = credits - debits of the 20th" "True" \
+    "$("$PY" -c "from decimal import Decimal as D; print(D('$D20')-D('$D19')==D('1424.90')-D('1234568020.13'))")"
+
+# ------------------------------------------------------------------------------------------
+echo "# extrato/completo: fixture day 2024-06-20"
+ctl POST /config '{"rate_limits":false}' >/dev/null
+extrato "dataInicio=2024-06-20&dataFim=2024-06-20"
+eq "fixture 200, 5 rows" "200 5 5" "$CODE $(j 'd["totalElementos"]') $(j 'len(d["transacoes"])')"
+eq "fixture order (newest first)" '["2024-06-20 23:30:00.123","2024-06-20 14:36:12","2024-06-20 12:00:00.5","2024-06-20 09:00:01","2024-06-20 00:00:00"]' "$(j '[t["dataInclusao"] for t in d["transacoes"]]')"
+eq "fixture valores" '["1400.0","24.9","1234567890.12","130.00","0.01"]' "$(j '[t["valor"] for t in d["transacoes"]]')"
+eq "fixture tipos" '["PIX C","PIX C","PIX D","PAGAMENTO D","TARIFA D"]' "$(j '[t["tipoTransacao"]+" "+t["tipoOperacao"] for t in d["transacoes"]]')"
+eq "fixture (a) detalhes" 'COMPLETE E00416968202406201436ghzKRVgnb7A Rv1pt4pjd2jtjdzx5nafhtjks7 Nome Pagador 90105709247' \
+    "$(j '" ".join(d["transacoes"][1]["detalhes"][k] for k in ("tipoDetalhe","endToEndId","txId","nomePagador","cpfCnpjPagador"))')"
+eq "fixture (b) INCOMPLETE without payer" 'INCOMPLETE False False' \
+    "$(j 'd["transacoes"][0]["detalhes"]["tipoDetalhe"]') $(j '"nomePagador" in d["transacoes"][0]["detalhes"]') $(j '"cpfCnpjPagador" in d["transacoes"][0]["detalhes"]')"
+eq "fixture (c) detalhes absent" 'False' "$(j '"detalhes" in d["transacoes"][3]')"
+eq "fixture (d) detalhes null" 'True None' "$(j '"detalhes" in d["transacoes"][4]') $(j 'repr(d["transacoes"][4]["detalhes"])')"
+eq "fixture (e) codigoSolicitacao, chave" 'c42f0787-02cb-4b31-827e-459ec9d7ece1 fornecedor@example.com' \
+    "$(j 'd["transacoes"][2]["detalhes"]["codigoSolicitacao"]') $(j 'd["transacoes"][2]["detalhes"]["chavePixRecebedor"]')"
+eq "fixture dataTransacao" '2024-06-20' "$(j '",".join(sorted({t["dataTransacao"] for t in d["transacoes"]}))')"
+eq "fixture (a) idTransacao is stable" '9b496f28-f07d-57ef-8239-6443c65d99c1' "$(j 'd["transacoes"][1]["idTransacao"]')"
+grep -q '"nomePagador":"Nome Pagador"' "$TMP/body" && ok "UTF-8 body, compact separators" || bad "compact JSON"
+
+# ------------------------------------------------------------------------------------------
+echo "# extrato/completo: validation, paging, filters"
+extrato "dataInicio=2024-01-01&dataFim=2024-03-31"
+eq "91-day window -> 400" "400 dataFim" "$CODE $(j 'd["violacoes"][0]["propriedade"]')"
+extrato "dataInicio=2024-01-01&dataFim=2024-03-30&tamanhoPagina=10000"
+eq "90-day window -> 200" 200 "$CODE"
+cp "$TMP/body" "$TMP/w90"
+SUM90=$(ctl GET '/summary?dataInicio=2024-01-01&dataFim=2024-03-30')
+eq "90-day totalElementos = /summary count" "$(echo "$SUM90" | "$PY" -c 'import json,sys;print(json.load(sys.stdin)["count"])')" "$(j 'd["totalElementos"]')"
+eq "90-day sums = /summary (Decimal)" "$SUM90" "$(j '(lambda D: json.dumps({"count":len(d["transacoes"]),"sum_c":str(sum((D(t["valor"]) for t in d["transacoes"] if t["tipoOperacao"]=="C"),D(0)).quantize(D("0.01"))),"sum_d":str(sum((D(t["valor"]) for t in d["transacoes"] if t["tipoOperacao"]=="D"),D(0)).quantize(D("0.01")))},separators=(",",":")))(__import__("decimal").Decimal)')"
+truthy "rows newest first" "$(j 'all(a["dataInclusao"] >= b["dataInclusao"] for a, b in zip(d["transacoes"], d["transacoes"][1:]))')"
+truthy "idTransacao unique" "$(j 'len({t["idTransacao"] for t in d["transacoes"]}) == len(d["transacoes"])')"
+truthy "dataInclusao format, a share with fraction" "$(j '(lambda re: all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,3})?", t["dataInclusao"]) and t["dataInclusao"][:10]==t["dataTransacao"] for t in d["transacoes"]) and 0.2 < sum("." in t["dataInclusao"] for t in d["transacoes"])/len(d["transacoes"]) < 0.5)(__import__("re"))')"
+truthy "valor strings with varied scale" "$(j 'all(isinstance(t["valor"], str) for t in d["transacoes"]) and {len(t["valor"].split(".")[1]) for t in d["transacoes"]} == {1, 2}')"
+truthy "PIX about 60 %, both C and D" "$(j '(lambda p: 0.5 < len(p)/len(d["transacoes"]) < 0.7 and {t["tipoOperacao"] for t in p} == {"C","D"})([t for t in d["transacoes"] if t["tipoTransacao"]=="PIX"])')"
+truthy "PIX detalhes flat, E2E format, INCOMPLETE share" "$(j '(lambda re, p: all(re.fullmatch(r"E\d{8}\d{12}[A-Za-z0-9]{11}", t["detalhes"]["endToEndId"]) for t in p) and 0.03 < sum(t["detalhes"]["tipoDetalhe"]=="INCOMPLETE" for t in p)/len(p) < 0.2 and all("codigoSolicitacao" in t["detalhes"] for t in p if t["tipoOperacao"]=="D"))(__import__("re"), [t for t in d["transacoes"] if t["tipoTransacao"]=="PIX"])')"
+truthy "some detalhes absent, some null" "$(j 'any("detalhes" not in t for t in d["transacoes"]) and any("detalhes" in t and t["detalhes"] is None for t in d["transacoes"])')"
+eq "types present" 'BOLETO_COBRANCA,PAGAMENTO,PIX,TARIFA,TRANSFERENCIA' "$(j '",".join(sorted({t["tipoTransacao"] for t in d["transacoes"]}))')"
+eq "90-day page under 1 s" True "$("$PY" -c "print($TIME < 1.0)")"
+
+extrato "dataInicio=2024-01-01&dataFim=2024-01-31&tamanhoPagina=3&pagina=0"; cp "$TMP/body" "$TMP/p0"
+eq "page 0 flags" "True False 3 3" "$(j 'd["primeiraPagina"]') $(j 'd["ultimaPagina"]') $(j 'd["tamanhoPagina"]') $(j 'd["numeroDeElementos"]')"
+truthy "totalPaginas = ceil(total/3)" "$(j 'd["totalPaginas"] == -(-d["totalElementos"] // 3)')"
+extrato "dataInicio=2024-01-01&dataFim=2024-01-31&tamanhoPagina=3&pagina=1"; cp "$TMP/body" "$TMP/p1"
+extrato "dataInicio=2024-01-01&dataFim=2024-01-31&tamanhoPagina=6"; cp "$TMP/body" "$TMP/p01"
+ids0=$(j '[t["idTransacao"] for t in d["transacoes"]]' "$TMP/p0")
+ids1=$(j '[t["idTransacao"] for t in d["transacoes"]]' "$TMP/p1")
+ids01=$(j '[t["idTransacao"] for t in d["transacoes"]]' "$TMP/p01")
+[ "$ids0" != "$ids1" ] && ok "pages 0 and 1 differ" || bad "pages 0 and 1 differ"
+eq "page0 + page1 (size 3) = page0 (size 6)" "$ids01" "$("$PY" -c "import json,sys; print(json.dumps(json.loads(sys.argv[1])+json.loads(sys.argv[2]),separators=(',',':')))" "$ids0" "$ids1")"
+extrato "dataInicio=2024-01-01&dataFim=2024-01-31&tamanhoPagina=3&pagina=1000"
+eq "page past the end: empty, ultimaPagina" "200 0 True" "$CODE $(j 'd["numeroDeElementos"]') $(j 'd["ultimaPagina"]')"
+extrato "dataInicio=2024-01-01&dataFim=2024-03-30&tipoOperacao=C&tipoTransacao=PIX&tamanhoPagina=10000"
+eq "filters tipoOperacao=C tipoTransacao=PIX" "$(ctl GET '/summary?dataInicio=2024-01-01&dataFim=2024-03-30&tipoOperacao=C&tipoTransacao=PIX' | "$PY" -c 'import json,sys;print(json.load(sys.stdin)["count"])') True" \
+    "$(j 'd["totalElementos"]') $(j 'all(t["tipoOperacao"]=="C" and t["tipoTransacao"]=="PIX" for t in d["transacoes"])')"
+extrato "dataFim=2024-01-31"
+eq "missing dataInicio -> 400" '400 [{"razao":"O valor não pode ser nulo.","propriedade":"dataInicio"}]' "$CODE $(j 'd["violacoes"]')"
+extrato "dataInicio=2024-02-01&dataFim=2024-01-31"
+eq "dataInicio > dataFim -> 400" "400 dataInicio" "$CODE $(j 'd["violacoes"][0]["propriedade"]')"
+extrato "dataInicio=2024-01-01&dataFim=20240131"
+eq "malformed dataFim -> 400" "400 dataFim" "$CODE $(j 'd["violacoes"][0]["propriedade"]')"
+extrato "dataInicio=2024-01-01&dataFim=2024-01-31&tamanhoPagina=10001"
+eq "tamanhoPagina 10001 -> 400" "400 tamanhoPagina" "$CODE $(j 'd["violacoes"][0]["propriedade"]')"
+extrato "dataInicio=2024-01-01&dataFim=2024-01-31&tamanhoPagina=0"
+eq "tamanhoPagina 0 -> 400" 400 "$CODE"
+extrato "dataInicio=2024-01-01&dataFim=2024-01-31&tipoOperacao=X"
+eq "tipoOperacao X -> 400" "400 tipoOperacao" "$CODE $(j 'd["violacoes"][0]["propriedade"]')"
+extrato "dataInicio=2024-01-01&dataFim=2024-01-31&pagina=-1"
+eq "pagina -1 -> 400" 400 "$CODE"
+
+req -H "$(auth)" -H "x-conta-corrente: 0123" "$(B '/banking/v2/extrato/completo?dataInicio=2024-01-01&dataFim=2024-01-02')"
+eq "x-conta-corrente with leading zero -> 400" "400 x-conta-corrente" "$CODE $(j 'd["violacoes"][0]["propriedade"]')"
+req -H "$(auth)" -H "x-conta-corrente: 12345678" "$(B '/banking/v2/extrato/completo?dataInicio=2024-01-01&dataFim=2024-01-02')"
+eq "x-conta-corrente 12345678 -> 200" 200 "$CODE"
+eq "request log records conta" '"12345678"' "$(ctl GET '/requests?endpoint=extrato' | "$PY" -c 'import json,sys; print(json.dumps(json.load(sys.stdin)[-1]["conta"]))')"
+
+req -H "$(auth)" "$(B '/banking/v2/extrato?dataInicio=2024-06-20&dataFim=2024-06-20')"
+eq "simple /extrato" '200 5 ["1400.0","24.9","1234567890.12","130.00","0.01"]' "$CODE $(j 'len(d["transacoes"])') $(j '[t["valor"] for t in d["transacoes"]]')"
+
+# ------------------------------------------------------------------------------------------
+echo "# 10 000-row limit and scroll over 2025-03-10..2025-03-14"
+BUSY="dataInicio=2025-03-10&dataFim=2025-03-14"
+extrato "$BUSY&tamanhoPagina=10000"
+eq "traditional page 0 of 10000" "200 13000 2 10000" "$CODE $(j 'd["totalElementos"]') $(j 'd["totalPaginas"]') $(j 'd["numeroDeElementos"]')"
+eq "10000-row page under 1 s" True "$("$PY" -c "print($TIME < 1.0)")"
+extrato "$BUSY&tamanhoPagina=10000&pagina=1"
+eq "traditional offset 10000 -> 400" "400 pagina" "$CODE $(j 'd["violacoes"][0]["propriedade"]')"
+extrato "$BUSY&tamanhoPagina=50&pagina=200"
+eq "traditional page 200 x 50 -> 400" 400 "$CODE"
+
+extrato "$BUSY&scrollEnabled=true&tamanhoPagina=10000"; cp "$TMP/body" "$TMP/s1"
+SID=$(j 'd["scrollId"]' "$TMP/s1")
+eq "scroll page 1" "200 13000 10000 True" "$CODE $(j 'd["totalElementos"]') $(j 'd["numeroDeElementos"]') $(j 'd["hasMore"]')"
+[[ $SID =~ ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$ ]] && ok "scrollId is a uuid" || bad "scrollId is a uuid" "$SID"
+extrato "dataInicio=2024-01-01&dataFim=2024-01-05&scrollEnabled=true"
+eq "second scroll -> SCROLL_ALREADY_ACTIVE" '400 SCROLL_ALREADY_ACTIVE Já existe um scroll ativo para esta conta corrente. detail,timestamp,title,typeError' \
+    "$CODE $(j 'd["typeError"]') $(j 'd["title"]') $(j '",".join(sorted(d))')"
+extrato "scrollId=$SID"; cp "$TMP/body" "$TMP/s2"
+eq "scroll page 2 (last)" "200 13000 3000 False None" "$CODE $(j 'd["totalElementos"]') $(j 'd["numeroDeElementos"]') $(j 'd["hasMore"]') $(j 'repr(d["scrollId"])')"
+eq "scroll: 13000 distinct ids in 2 calls" 13000 "$("$PY" -c '
+import json, sys
+ids = set()
+for f in sys.argv[1:]:
+    with open(f, encoding="utf-8") as fh:
+        ids.update(t["idTransacao"] for t in json.load(fh)["transacoes"])
+print(len(ids))' "$TMP/s1" "$TMP/s2")"
+extrato "scrollId=$SID"
+eq "closed scroll -> SCROLL_EXPIRED" "400 SCROLL_EXPIRED" "$CODE $(j 'd["typeError"]')"
+extrato "scrollId=00000000-0000-4000-8000-000000000000&$BUSY"
+eq "unknown scrollId -> SCROLL_EXPIRED" "400 SCROLL_EXPIRED" "$CODE $(j 'd["typeError"]')"
+ctl POST /config '{"scroll_ttl":1}' >/dev/null
+extrato "$BUSY&scrollEnabled=true&tamanhoPagina=100"; SID=$(j 'd["scrollId"]')
+sleep 1.3
+extrato "scrollId=$SID&$BUSY&scrollEnabled=true"
+eq "idle scroll expires (scroll_ttl=1)" "400 SCROLL_EXPIRED" "$CODE $(j 'd["typeError"]')"
+extrato "$BUSY&scrollEnabled=true&tamanhoPagina=100"
+eq "new scroll after expiry" "200 True" "$CODE $(j 'd["hasMore"]')"
+ctl POST /config '{"scroll_ttl":360}' >/dev/null
+ctl POST /reset >/dev/null
+extrato "$BUSY&scrollEnabled=true&tamanhoPagina=100"
+eq "reset clears active scrolls" 200 "$CODE"
+extrato "dataInicio=2024-06-20&dataFim=2024-06-20&scrollEnabled=true"
+eq "(scroll still active until it finishes)" "400 SCROLL_ALREADY_ACTIVE" "$CODE $(j 'd["typeError"]')"
+ctl POST /reset >/dev/null
+extrato "dataInicio=2024-06-20&dataFim=2024-06-20&scrollEnabled=true"
+eq "one-page scroll: hasMore false, scrollId null, closed" "200 5 False None" "$CODE $(j 'd["numeroDeElementos"]') $(j 'd["hasMore"]') $(j 'repr(d["scrollId"])')"
+extrato "dataInicio=2024-06-20&dataFim=2024-06-20&scrollEnabled=true"
+eq "...so another scroll may start" 200 "$CODE"
+
+# ------------------------------------------------------------------------------------------
+echo "# TLS client authentication"
+ctl POST /reset >/dev/null
+raw_req --cacert "$CERTS/ca.crt" "$(B /banking/v2/saldo)"
+[ "$RC" -ne 0 ] && ok "no client cert: curl fails (rc $RC)" || bad "no client cert rejected" "code $CODE"
+raw_req --cacert "$CERTS/ca.crt" --cert "$CERTS/other_client.crt" --key "$CERTS/other_client.key" "$(B /banking/v2/saldo)"
+[ "$RC" -ne 0 ] && ok "other-CA client cert: curl fails (rc $RC)" || bad "other-CA cert rejected" "code $CODE"
+raw_req --cacert "$CERTS/ca.crt" --cert "$CERTS/expired_client.crt" --key "$CERTS/expired_client.key" "$(B /banking/v2/saldo)"
+[ "$RC" -ne 0 ] && ok "expired client cert: curl fails (rc $RC)" || bad "expired cert rejected" "code $CODE"
+raw_req --cacert "$CERTS/ca.crt" --cert "$CERTS/client.crt" --key "$CERTS/client.key" -H "$(auth)" "https://127.0.0.1:$PORT/banking/v2/saldo"
+eq "valid cert via 127.0.0.1 (IP SAN)" 200 "$CODE"
+eq "counts: 3 tls_fail, 1 request" "3 1" "$(ctl GET /calls | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(d["tls_fail"], d["total"])')"
+[ "$(grep -c 'TLS handshake failed' "$TMP/mock.log")" -ge 3 ] && ok "handshake failures logged" || bad "handshake failures logged"
+
+# ------------------------------------------------------------------------------------------
+echo "# keep-alive"
+curl -sv -o /dev/null -o /dev/null "${CERT_ARGS[@]}" -H "$(auth)" "$(B /banking/v2/saldo)" "$(B /banking/v2/saldo)" 2>"$TMP/err"
+grep -qi 're-using existing connection' "$TMP/err" && ok "HTTP/1.1 keep-alive reuses the connection" || bad "keep-alive"
+req -H "$(auth)" -H "Connection: close" "$(B /banking/v2/saldo)"
+eq "Connection: close honoured" "close" "$(header Connection)"
+
+# ------------------------------------------------------------------------------------------
+echo "# rate limits"
+ctl POST /reset >/dev/null
+eq "enable rate limits" true "$(ctl POST /config '{"rate_limits":true}' | "$PY" -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["rate_limits"]))')"
+codes=""
+for _ in $(seq 10); do extrato "dataInicio=2024-06-20&dataFim=2024-06-20"; codes="$codes$CODE "; done
+eq "10 extrato calls within the limit" "200 200 200 200 200 200 200 200 200 200 " "$codes"
+extrato "dataInicio=2024-06-20&dataFim=2024-06-20"
+RA=$(header Retry-After)
+eq "11th extrato call -> 429 Banking body" "429 Too Many Requests 429" "$CODE $(j 'd["title"]') $(j 'd["status"]')"
+[[ $RA =~ ^[0-9]+$ ]] && [ "$RA" -ge 1 ] && [ "$RA" -le 60 ] && ok "Retry-After $RA" || bad "Retry-After" "[$RA]"
+req -H "$(auth)" "$(B /banking/v2/saldo)"
+eq "saldo has its own budget" 200 "$CODE"
+codes=""
+for _ in $(seq 6); do
+    req "$(B /oauth/v2/token)" -d client_id=pix-test-client -d client_secret=pix-test-secret -d grant_type=client_credentials -d scope=extrato.read
+    codes="$codes$CODE "
+done
+eq "token endpoint: 5 per minute" "200 200 200 200 200 429 " "$codes"
+ctl POST /config '{"limits":{"saldo":2}}' >/dev/null
+req -H "$(auth)" "$(B /banking/v2/saldo)"; c1=$CODE
+req -H "$(auth)" "$(B /banking/v2/saldo)"; c2=$CODE
+eq "configurable limit (saldo: 2/min, 1 already used)" "200 429" "$c1 $c2"
+ctl POST /config '{"limits":{"saldo":10},"rate_limits":false}' >/dev/null
+ctl POST /reset >/dev/null
+
+# ------------------------------------------------------------------------------------------
+echo "# faults"
+ctl POST /fault '{"endpoint":"saldo","kind":"delay","ms":700}' >/dev/null
+req -H "$(auth)" "$(B /banking/v2/saldo)"
+eq "delay 700 ms" "200 True" "$CODE $("$PY" -c "print($TIME >= 0.7)")"
+req -H "$(auth)" "$(B /banking/v2/saldo)"
+eq "delay applies once" "200 True" "$CODE $("$PY" -c "print($TIME < 0.5)")"
+
+ctl POST /fault '{"endpoint":"saldo","kind":"status","status":503,"count":2}' >/dev/null
+req -H "$(auth)" "$(B /banking/v2/saldo)"; c1="$CODE $(j 'd["title"]')"
+req -H "$(auth)" "$(B /banking/v2/saldo)"; c2=$CODE
+req -H "$(auth)" "$(B /banking/v2/saldo)"; c3=$CODE
+eq "status 503 x2 then normal" "503 Serviço Indisponível 503 200" "$c1 $c2 $c3"
+ctl POST /fault '{"endpoint":"extrato","kind":"status","status":500}' >/dev/null
+extrato "dataInicio=2024-06-20&dataFim=2024-06-20"
+eq "status 500 body" "500 Ocorreu um erro! 500" "$CODE $(j 'd["title"]') $(j 'd["status"]')"
+ctl POST /fault '{"endpoint":"extrato","kind":"status","status":429}' >/dev/null
+extrato "dataInicio=2024-06-20&dataFim=2024-06-20"
+eq "status 429 with Retry-After: 1" "429 1" "$CODE $(header Retry-After)"
+ctl POST /fault '{"endpoint":"extrato","kind":"status","status":504}' >/dev/null
+extrato "dataInicio=2024-06-20&dataFim=2024-06-20"
+eq "status 504" "504 504" "$CODE $(j 'd["status"]')"
+ctl POST /fault '{"endpoint":"saldo","kind":"empty_body","status":502}' >/dev/null
+req -H "$(auth)" "$(B /banking/v2/saldo)"
+eq "empty_body 502" "502 0 0" "$CODE $(header Content-Length) $(stat -c %s "$TMP/body")"
+ctl POST /fault '{"endpoint":"extrato","kind":"drop"}' >/dev/null
+extrato "dataInicio=2024-01-01&dataFim=2024-03-30&tamanhoPagina=1000"
+eq "drop: curl sees a partial body (rc 18)" "18 200" "$RC $CODE"
+extrato "dataInicio=2024-06-20&dataFim=2024-06-20"
+eq "after drop: normal" 200 "$CODE"
+ctl POST /fault '{"endpoint":"*","kind":"status","status":503}' >/dev/null
+req "$(B /oauth/v2/token)" -d client_id=pix-test-client -d client_secret=pix-test-secret -d grant_type=client_credentials -d scope=extrato.read
+eq "endpoint * matches the token endpoint" 503 "$CODE"
+
+ctl POST /fault '{"endpoint":"saldo","kind":"hang"}' >/dev/null
+( curl -s -o /dev/null --max-time 2 "${CERT_ARGS[@]}" -H "$(auth)" "$(B /banking/v2/saldo)"; echo $? >"$TMP/hang_rc" ) &
+HANG_PID=$!
+sleep 0.5
+extrato "dataInicio=2024-06-20&dataFim=2024-06-20"
+eq "other connections served while one hangs" "200 True" "$CODE $("$PY" -c "print($TIME < 0.5)")"
+wait "$HANG_PID"
+eq "hang: client times out (rc 28)" 28 "$(cat "$TMP/hang_rc")"
+sleep 0.5
+grep -q 'fault=hang' "$TMP/mock.log" && ok "hung handler ends when the client disconnects" || bad "hung handler ends"
+eq "hung request logged with status null" "null" "$(ctl GET '/requests?endpoint=saldo' | "$PY" -c 'import json,sys; print(json.dumps(json.load(sys.stdin)[-1]["status"]))')"
+ctl POST /fault '{"endpoint":"saldo","kind":"hang","count":-1}' >/dev/null
+( curl -s -o /dev/null --max-time 20 "${CERT_ARGS[@]}" -H "$(auth)" "$(B /banking/v2/saldo)"; echo $? >"$TMP/hang2" ) &
+HANG_PID=$!
+sleep 0.7
+ctl POST /reset >/dev/null
+wait "$HANG_PID"
+hrc=$(cat "$TMP/hang2")
+[ "$hrc" != 0 ] && [ "$hrc" != 28 ] && ok "hang (count -1) released by /reset: connection closed without answer (rc $hrc)" || bad "hang released by reset" "rc $hrc"
+req -H "$(auth)" "$(B /banking/v2/saldo)"
+eq "after reset: normal" 200 "$CODE"
+ctl POST /fault '{"endpoint":"saldo","kind":"status","status":500,"count":-1}' >/dev/null
+ctl DELETE /fault >/dev/null
+req -H "$(auth)" "$(B /banking/v2/saldo)"
+eq "DELETE /fault clears faults" 200 "$CODE"
+eq "bad fault kind -> 400" 400 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$CPORT/fault" -d '{"kind":"explode"}')"
+
+# ------------------------------------------------------------------------------------------
+echo "# counts, request log, revoke, token expiry"
+ctl POST /reset >/dev/null
+req -H "$(auth)" "$(B /banking/v2/saldo)"
+req -H "$(auth)" "$(B '/banking/v2/saldo?dataSaldo=x')"
+extrato "dataInicio=2024-06-20&dataFim=2024-06-20"
+req -H "$(auth)" "$(B /banking/v2/zzz)"
+eq "/calls" "2 1 1 0 4" "$(ctl GET /calls | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(d["saldo"], d["extrato"], d["unknown"], d["token"], d["total"])')"
+eq "/requests?endpoint=saldo" '[{"method":"GET","path":"/banking/v2/saldo","query":"","status":200,"conta":null},{"method":"GET","path":"/banking/v2/saldo","query":"dataSaldo=x","status":400,"conta":null}]' "$(ctl GET '/requests?endpoint=saldo')"
+eq "/requests (all)" 4 "$(ctl GET /requests | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+ctl POST /revoke >/dev/null
+req -H "$(auth)" "$(B /banking/v2/saldo)"
+eq "revoked token -> 401" 401 "$CODE"
+ctl POST /reset >/dev/null
+req -H "$(auth)" "$(B /banking/v2/saldo)"
+eq "reset lifts revocations" 200 "$CODE"
+ctl POST /reset?tokens=1 >/dev/null
+req -H "$(auth)" "$(B /banking/v2/saldo)"
+eq "reset?tokens=1 forgets tokens" 401 "$CODE"
+ctl POST /config '{"token_ttl":1}' >/dev/null
+req "$(B /oauth/v2/token)" -d client_id=pix-test-client -d client_secret=pix-test-secret -d grant_type=client_credentials -d scope=extrato.read
+eq "token_ttl 1 -> expires_in 1" 1 "$(j 'd["expires_in"]')"
+TOKEN=$(j 'd["access_token"]')
+sleep 1.2
+req -H "$(auth)" "$(B /banking/v2/saldo)"
+eq "expired token -> 401" 401 "$CODE"
+eq "GET /config" '{"rate_limits":false,"token_ttl":1,"scroll_ttl":360,"limits":{"token":5,"saldo":10,"extrato":10,"extrato_simples":10}}' "$(ctl GET /config)"
+eq "bad config -> 400" 400 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$CPORT/config" -d '{"token_ttl":-1}')"
+
+# ------------------------------------------------------------------------------------------
+echo "# shutdown"
+kill -TERM "$MOCK_PID"
+for _ in $(seq 30); do kill -0 "$MOCK_PID" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$MOCK_PID" 2>/dev/null; then
+    bad "exits on SIGTERM"
+else
+    wait "$MOCK_PID"; rc=$?
+    eq "exits 0 on SIGTERM" 0 "$rc"
+    MOCK_PID=
+fi
+[ ! -e "$TMP/port" ] && ok "port file removed on exit" || bad "port file removed on exit"
+
+echo
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]
