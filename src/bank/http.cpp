@@ -323,7 +323,11 @@ void
 HttpClient::ThrowTransport(CURLcode code, const HttpRequest &req)
 {
 	std::string detail = errbuf_[0] ? errbuf_ : curl_easy_strerror(code);
-	std::string what = std::string(req.method) + " " + req.url.substr(0, req.url.find('?'));
+	// Name the endpoint, not the host or the query: messages stay short and stable.
+	std::string path = req.url.substr(0, req.url.find('?'));
+	size_t scheme = path.find("://");
+	size_t slash = scheme == std::string::npos ? 0 : path.find('/', scheme + 3);
+	std::string what = std::string(req.method) + " " + (slash == std::string::npos ? "/" : path.substr(slash));
 	bool alert = detail.find("alert") != std::string::npos;
 	const char *message = "could not reach the bank";
 	std::string hint;

@@ -13,6 +13,7 @@
 #   expired_client.crt / expired_client.key
 #                                       signed by ca, validity 2020-01-01 .. 2021-01-01 (must be rejected)
 #
+# Note: the parent directories of DIR must be searchable by "postgres" too.
 # Keys are RSA 2048, the key type of the certificates Banco Inter issues to integrations.
 # Needs only bash and the openssl CLI (tested with OpenSSL 3.0).
 #
@@ -56,10 +57,19 @@ fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
+# run CMD... : run quietly; on failure show the command and its output, then exit 1.
+run() {
+    if ! "$@" >"$WORK/out" 2>&1; then
+        echo "gen_certs.sh: command failed: $*" >&2
+        cat "$WORK/out" >&2
+        exit 1
+    fi
+}
+
 # Generated in WORK and moved into DIR at the end, so a failed run never leaves a
 # half-updated set behind.
 newkey() {  # newkey FILE : unencrypted PKCS#8 RSA 2048 key
-    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1" 2>/dev/null
+    run openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1"
 }
 serial() { echo "0x$(openssl rand -hex 16 | sed 's/^./1/')"; }
 
@@ -88,17 +98,17 @@ CNF
 
 make_ca() {  # make_ca NAME CN
     newkey "$WORK/$1.key"
-    openssl req -new -x509 -key "$WORK/$1.key" -out "$WORK/$1.crt" -days 3650 \
+    run openssl req -new -x509 -key "$WORK/$1.key" -out "$WORK/$1.crt" -days 3650 \
         -subj "/O=pix_fdw tests/CN=$2" -set_serial "$(serial)" \
-        -config "$WORK/ext.cnf" -extensions v3_ca 2>/dev/null
+        -config "$WORK/ext.cnf" -extensions v3_ca
 }
 
 make_leaf() {  # make_leaf NAME CA CN EXT_SECTION
     newkey "$WORK/$1.key"
-    openssl req -new -key "$WORK/$1.key" -out "$WORK/$1.csr" -subj "/O=pix_fdw tests/CN=$3" 2>/dev/null
-    openssl x509 -req -in "$WORK/$1.csr" -CA "$WORK/$2.crt" -CAkey "$WORK/$2.key" \
+    run openssl req -new -key "$WORK/$1.key" -out "$WORK/$1.csr" -subj "/O=pix_fdw tests/CN=$3"
+    run openssl x509 -req -in "$WORK/$1.csr" -CA "$WORK/$2.crt" -CAkey "$WORK/$2.key" \
         -set_serial "$(serial)" -days 825 -sha256 \
-        -extfile "$WORK/ext.cnf" -extensions "$4" -out "$WORK/$1.crt" 2>/dev/null
+        -extfile "$WORK/ext.cnf" -extensions "$4" -out "$WORK/$1.crt"
 }
 
 make_ca ca "pix_fdw test CA"
@@ -135,12 +145,12 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid, issuer
 CNF
 newkey "$WORK/expired_client.key"
-openssl req -new -key "$WORK/expired_client.key" -out "$WORK/expired_client.csr" \
-    -subj "/O=pix_fdw tests/CN=pix-test-client" 2>/dev/null
-openssl ca -batch -notext -preserveDN -config "$WORK/ca.cnf" -extensions v3_client \
+run openssl req -new -key "$WORK/expired_client.key" -out "$WORK/expired_client.csr" \
+    -subj "/O=pix_fdw tests/CN=pix-test-client"
+run openssl ca -batch -notext -preserveDN -config "$WORK/ca.cnf" -extensions v3_client \
     -cert "$WORK/ca.crt" -keyfile "$WORK/ca.key" \
     -startdate 20200101000000Z -enddate 20210101000000Z \
-    -in "$WORK/expired_client.csr" -out "$WORK/expired_client.crt" >/dev/null 2>&1
+    -in "$WORK/expired_client.csr" -out "$WORK/expired_client.crt"
 
 for f in $FILES; do
     mv -f "$WORK/$f" "$DIR/$f"

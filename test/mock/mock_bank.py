@@ -1,7 +1,11 @@
 #!/usr/bin/python3
 """Mock of Banco Inter's business (PJ) API, for the pix_fdw test suite.
 
-What is modelled (see /work/shared/reference/inter-api.md, cited below as "ref §n"):
+Sources: /work/shared/reference/inter-api.md (cited below as "ref §n"), which compiles the
+OpenAPI specs of the official portal developers.inter.co (token, banking, pix), Inter's
+official Java/Python SDKs and community integrations with production notes.
+
+What is modelled:
 
 * Transport (ref §1.2): HTTPS with mandatory client certificates (mTLS) on every call,
   the token call included. Client certificates must chain to DIR/ca.crt; a missing,
@@ -1499,7 +1503,8 @@ class ControlHandler(JSONHandlerBase):
     do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
 
     def reply(self, status: int, obj) -> None:
-        self.send(json_response(status, obj))
+        # one line of compact JSON, newline-terminated
+        self.send(Response(status, (dumps(obj) + "\n").encode("utf-8")))
 
     def dispatch(self) -> None:
         body = self.read_body()

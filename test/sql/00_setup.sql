@@ -16,7 +16,7 @@ INSERT INTO test.settings VALUES ('control', :'control_url'), ('certs', :'certs'
 
 -- Calls the mock's control API; returns its one-line JSON answer.
 CREATE FUNCTION test.mock(method text, path text, body text DEFAULT NULL) RETURNS jsonb
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET client_min_messages = warning AS $$
 DECLARE
   cmd text := format('curl -sS -X %s %s%s', method,
                      (SELECT v FROM test.settings WHERE k = 'control'), path);
