@@ -101,6 +101,11 @@ RowSource::FetchPage(Waiter &waiter)
 				doc_.AddMember(rapidjson::Value(k.c_str(), doc_.GetAllocator()),
 				               rapidjson::Value(v.c_str(), doc_.GetAllocator()), doc_.GetAllocator());
 		}
+		for (const auto &[k, v] : plan_.echo) {
+			if (!json::Find(doc_, k))
+				doc_.AddMember(rapidjson::Value(k.c_str(), doc_.GetAllocator()),
+				               rapidjson::Value(v.c_str(), doc_.GetAllocator()), doc_.GetAllocator());
+		}
 		rows_ = nullptr;
 		return true;
 	}

@@ -33,6 +33,8 @@ struct RequestPlan {
 	bool empty = false;                                       // contradictory quals: no call at all
 	std::vector<Window> windows;                              // dated endpoints
 	std::vector<std::pair<std::string, std::string>> params;  // equality parameters
+	// Fields added to each row without being sent (saldo without dataSaldo is today's).
+	std::vector<std::pair<std::string, std::string>> echo;
 	int page_size = 0;
 
 	// The query string of each first request, in order (EXPLAIN shows these).
@@ -41,7 +43,7 @@ struct RequestPlan {
 	operator==(const RequestPlan &o) const
 	{
 		return endpoint == o.endpoint && empty == o.empty && windows == o.windows && params == o.params &&
-		       page_size == o.page_size;
+		       echo == o.echo && page_size == o.page_size;
 	}
 };
 

@@ -493,6 +493,17 @@ ComputeRequest(ForeignScanState *node, ScanState *s, bool for_explain)
 	const EndpointDef *ep = s->endpoint;
 	int page_size = s->opts.page_size;
 	List *params = b.params;
+	// An undated call (saldo without dataSaldo) answers for today: say so in the row.
+	List *echo = NIL;
+	if (ep->max_window_days == 0) {
+		for (const PushdownDef &def : ep->pushdown) {
+			bool given = false;
+			for (ListCell *lc = list_head(params); lc; lc = lnext(params, lnext(params, lc)))
+				given |= strcmp(static_cast<char *>(lfirst(lc)), def.param) == 0;
+			if (def.kind == ParamKind::kEqualDate && !given)
+				echo = lappend(lappend(echo, const_cast<char *>(def.param)), IsoDate(BankToday()));
+		}
+	}
 	CppGuard([&] {
 		RequestPlan plan;
 		plan.endpoint = ep;
@@ -502,6 +513,8 @@ ComputeRequest(ForeignScanState *node, ScanState *s, bool for_explain)
 			plan.windows = SplitWindow(b.lo, b.hi, ep->max_window_days);
 		for (ListCell *lc = list_head(params); lc; lc = lnext(params, lnext(params, lc)))
 			plan.params.emplace_back(static_cast<char *>(lfirst(lc)), static_cast<char *>(lfirst(lnext(params, lc))));
+		for (ListCell *lc = list_head(echo); lc; lc = lnext(echo, lnext(echo, lc)))
+			plan.echo.emplace_back(static_cast<char *>(lfirst(lc)), static_cast<char *>(lfirst(lnext(echo, lc))));
 		s->cpp->queries = plan.FirstQueries();
 		s->cpp->plan = std::move(plan);
 	});

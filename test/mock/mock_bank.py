@@ -223,13 +223,13 @@ def _amount_cents(rng: random.Random, lo: float, hi: float) -> int:
 
 def _make_row(day: dt.date, seq: int, local: dt.datetime, frac: str, tipo: str, op: str,
               valor: str, titulo: str, descricao: str, numero_documento: str,
-              detalhes, descricao_simples: str, id_transacao: Optional[str] = None) -> Row:
+              detalhes, descricao_simples: str) -> Row:
     """Assemble a TransacaoCompleta. detalhes: a dict, None (serialised as null) or
     Ellipsis (key absent)."""
     ds = day.isoformat()
     obj = {
         # Undocumented: idTransacao is an opaque string (ref §4.2); a UUID is used here.
-        "idTransacao": id_transacao or str(uuid.uuid5(ID_NAMESPACE, f"{ds}/{seq}")),
+        "idTransacao": str(uuid.uuid5(ID_NAMESPACE, f"{ds}/{seq}")),
         "dataInclusao": local.strftime("%Y-%m-%d %H:%M:%S") + frac,
         "dataTransacao": ds,
         "tipoTransacao": tipo,
@@ -936,7 +936,9 @@ def int_param(ctx: Ctx, name: str, viol: list, default: int, lo: int, hi: Option
 
 def statement_window(ctx: Ctx, viol: list):
     """dataInicio/dataFim validation shared by the statement endpoints (ref §4.1, §4.2):
-    both required, YYYY-MM-DD, inicio <= fim, at most 90 days counting both ends."""
+    both required, YYYY-MM-DD, inicio <= fim, at most 90 days counting both ends, i.e.
+    (fim - inicio).days <= 89. Undocumented: whether the bank counts both ends (ref §8
+    item 7 reports it does, unverified) and which property the violation names."""
     inicio = date_param(ctx, "dataInicio", viol, True)
     fim = date_param(ctx, "dataFim", viol, True)
     if inicio and fim:
@@ -1128,13 +1130,10 @@ class Route:
     name: str                      # endpoint name: counts, request log, limits, faults
     scope: Optional[str]           # required token scope; None = token endpoint (no bearer)
     handler: Callable[[Ctx], Response]
-    # Error format of the API the route belongs to: "banking" (ref §7.1). Pix routes
-    # (ref §6) will use RFC 7807 with an integer status (ref §7.2) for their own errors.
-    style: str = "banking"
 
 
-def _r(method, path_regex, name, scope, handler, style="banking") -> Route:
-    return Route(method, re.compile("^" + path_regex + "$"), name, scope, handler, style)
+def _r(method, path_regex, name, scope, handler) -> Route:
+    return Route(method, re.compile("^" + path_regex + "$"), name, scope, handler)
 
 
 ROUTES = (
@@ -1142,7 +1141,9 @@ ROUTES = (
     _r("GET", "/banking/v2/saldo", "saldo", "extrato.read", h_saldo),
     _r("GET", "/banking/v2/extrato", "extrato_simples", "extrato.read", h_extrato_simples),
     _r("GET", "/banking/v2/extrato/completo", "extrato", "extrato.read", h_extrato_completo),
-    # To be added (ref §5-§6), each as one handler plus its DEFAULT_LIMITS entry:
+    # To be added (ref §5-§6), each as one handler plus its DEFAULT_LIMITS entry. The
+    # API Pix handlers (/pix/v2/...) answer their own errors in RFC 7807 form with an
+    # integer status and application/problem+json (ref §7.2), not banking_error().
     #   POST /banking/v2/pix                       pagamento-pix.write  ("pix_pagamento")
     #   GET  /banking/v2/pix/(?P<codigo>[^/]+)     pagamento-pix.read   ("pix_consulta")
     #   GET  /pix/v2/pix                           pix.read             ("pix_recebidos")
@@ -1196,6 +1197,9 @@ class JSONHandlerBase(BaseHTTPRequestHandler):
     server_version = "mock-inter-api"
     sys_version = ""
     timeout = IDLE_TIMEOUT
+
+    def version_string(self):
+        return self.server_version
 
     def log_request(self, code="-", size="-"):
         pass                    # requests are logged by the subclasses

@@ -18,7 +18,7 @@ INSERT INTO test.settings VALUES ('control', :'control_url'), ('certs', :'certs'
 CREATE FUNCTION test.mock(method text, path text, body text DEFAULT NULL) RETURNS jsonb
 LANGUAGE plpgsql SET client_min_messages = warning AS $$
 DECLARE
-  cmd text := format('curl -sS -X %s %s%s', method,
+  cmd text := format('curl -sS -X %s ''%s%s''', method,
                      (SELECT v FROM test.settings WHERE k = 'control'), path);
   answer text;
 BEGIN
