@@ -407,6 +407,7 @@ struct ScanState {
 	bool planned;       // request plan computed for this (re)scan
 	bool eof;
 	Tuplestorestate *store;  // rows seen, when the executor may rewind (EXEC_FLAG_REWIND)
+	TupleTableSlot *replay_slot;  // minimal-tuple slot to read the store back
 	bool replaying;
 	int current_att;    // for the error context
 };
@@ -617,6 +618,7 @@ BeginScan(ForeignScanState *node, int eflags)
 			MemoryContext old = MemoryContextSwitchTo(s->scan_cxt);
 			s->store = tuplestore_begin_heap(false, false, work_mem);
 			MemoryContextSwitchTo(old);
+			s->replay_slot = ExecInitExtraTupleSlot(estate, tupdesc, &TTSOpsMinimalTuple);
 		}
 	}
 	int natts = s->natts;
@@ -646,8 +648,8 @@ IterateScan(ForeignScanState *node)
 	if (!s->planned)
 		StartScan(node, s);
 	if (s->replaying) {
-		if (tuplestore_gettupleslot(s->store, true, false, slot))
-			return slot;
+		if (tuplestore_gettupleslot(s->store, true, false, s->replay_slot))
+			return ExecCopySlot(slot, s->replay_slot);
 		s->replaying = false;  // stored rows done; go on with the bank if it had more
 	}
 	ExecClearTuple(slot);
