@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian machine as root: installs the dependencies,
+# builds and installs pix_fdw, starts a throwaway PostgreSQL and the mock bank, runs the
+# mock's self-test, the pg_regress suite (make installcheck) and the integration scripts,
+# and ends with "N passed, M failed".
+. "$(dirname "$0")/lib.sh"
+set +e
+trap cleanup EXIT
+
+install_deps || exit 1
+build_install || exit 1
+start_postgres || exit 1
+start_mock || exit 1
+export PIX_SERVER_LOG=$WORK/postgres.log
+
+passed=0
+failed=0
+tally() { # tally PASSED FAILED LABEL
+	passed=$((passed + $1))
+	failed=$((failed + $2))
+	log "$3: $1 passed, $2 failed"
+}
+
+log "mock bank self-test"
+bash "$ROOT/test/mock/selftest.sh" >"$WORK/selftest.out" 2>&1
+line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$WORK/selftest.out" | tail -1)
+if [ -n "$line" ]; then
+	tally "$(cut -d' ' -f1 <<<"$line")" "$(cut -d' ' -f3 <<<"$line")" "mock self-test"
+else
+	tail -20 "$WORK/selftest.out"
+	tally 0 1 "mock self-test (no result line)"
+fi
+
+log "regression tests (make installcheck)"
+make -C "$ROOT" -s installcheck PG_CONFIG="$PGBIN/pg_config" >"$WORK/regress.out" 2>&1
+cat "$WORK/regress.out" | grep -E '^(test|ok|not ok| )' >&2
+rp=$(grep -cE '\.\.\. ok|^ok ' "$WORK/regress.out")
+rf=$(grep -cE '\.\.\. FAILED|^not ok |\.\.\. failed' "$WORK/regress.out")
+if [ "$rp" -eq 0 ] && [ "$rf" -eq 0 ]; then rf=1; cat "$WORK/regress.out" >&2; fi
+[ -f "$ROOT/test/regression.diffs" ] && [ "$rf" -gt 0 ] && head -200 "$ROOT/test/regression.diffs" >&2
+tally "$rp" "$rf" "regression tests"
+
+for t in "$ROOT"/test/integration/*.sh; do
+	[ "$(basename "$t")" = common.sh ] && continue
+	log "integration: $(basename "$t")"
+	bash "$t" >"$WORK/it.out" 2>&1
+	cat "$WORK/it.out" >&2
+	ip=$(grep -c '^ok - ' "$WORK/it.out")
+	if_=$(grep -c '^not ok - ' "$WORK/it.out")
+	[ "$ip" -eq 0 ] && [ "$if_" -eq 0 ] && if_=1
+	tally "$ip" "$if_" "$(basename "$t")"
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
