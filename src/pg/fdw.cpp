@@ -371,8 +371,10 @@ GetPlan(PlannerInfo *, RelOptInfo *baserel, Oid, ForeignPath *, List *tlist, Lis
 		exprs = lappend(exprs, q->value);
 		quals = lappend(quals, list_make2(makeInteger(q->def_index), makeInteger(static_cast<int>(q->op))));
 	}
-	List *priv = list_make5(makeString(pstrdup(ri->opts.endpoint->name)), quals, ri->paths,
-	                        makeInteger(ri->opts.page_size), makeString(pstrdup(ri->opts.default_window)));
+	// In FdwPrivate order (list_make5 is missing before PostgreSQL 14).
+	List *priv = list_make4(makeString(pstrdup(ri->opts.endpoint->name)), quals, ri->paths,
+	                        makeInteger(ri->opts.page_size));
+	priv = lappend(priv, makeString(pstrdup(ri->opts.default_window)));
 	return make_foreignscan(tlist, scan_clauses, baserel->relid, exprs, priv, NIL, NIL, outer_plan);
 }
 

@@ -748,10 +748,16 @@ class State:
         with self.lock:
             self.calls["tls_fail"] += 1
 
+    def record_connection(self) -> None:
+        """A TLS connection completed its handshake (clients that reuse keep-alive
+        connections make few of these)."""
+        with self.lock:
+            self.calls["connections"] += 1
+
     def calls_snapshot(self) -> dict:
         with self.lock:
             out = {name: 0 for name in endpoint_names()}
-            out.update({"unknown": 0, "tls_fail": 0})
+            out.update({"unknown": 0, "tls_fail": 0, "connections": 0})
             out.update(self.calls)
             out["total"] = self.calls["total"]
             return out
@@ -1459,6 +1465,7 @@ class BankServer(ThreadingHTTPServer):
                 self.state.record_tls_fail()
                 self.log(f"{peer} TLS handshake failed: {reason}")
                 return
+            self.state.record_connection()
             self.RequestHandlerClass(conn, client_address, self)
         finally:
             try:
@@ -1485,7 +1492,8 @@ class ControlHandler(JSONHandlerBase):
     GET  /health                     {"ok":true}
     GET  /calls                      requests per endpoint name since the last reset, plus
                                      "unknown" (unrouted paths), "total" (all bank requests)
-                                     and "tls_fail" (failed handshakes, not in "total")
+                                     and "tls_fail" (failed handshakes, not in "total"),
+                                     "connections" (completed handshakes)
     GET  /requests[?endpoint=NAME]   [{"method","path","query","status","conta"}, ...] in
                                      arrival order, last 5 000; status null = no answer (hang)
     POST /reset[?tokens=1]           clear counts, log, faults, scrolls, rate-limit windows,

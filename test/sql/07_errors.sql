@@ -43,6 +43,16 @@ ALTER SERVER inter OPTIONS (ADD max_retry_wait '0');
 SELECT test.fault('{"endpoint":"extrato","kind":"status","status":429,"count":1}');
 SELECT count(*) FROM inter.extrato WHERE data_transacao = '2024-06-20';
 ALTER SERVER inter OPTIONS (DROP max_retry_wait);
+-- The bank's own per-minute limit (here 2 statement calls a minute) answers 429; with no
+-- time to wait for, that is an error with the bank's Retry-After in the hint.
+SELECT test.reset();
+SELECT test.mock('POST', '/config', '{"rate_limits":true,"limits":{"extrato":2,"token":0}}') IS NOT NULL AS limits_on;
+ALTER SERVER inter OPTIONS (ADD max_retry_wait '0');
+SELECT count(*) FROM inter.extrato WHERE data_transacao = '2024-06-20';
+SELECT count(*) FROM inter.extrato WHERE data_transacao = '2024-06-21';
+SELECT test.try($$SELECT count(*) FROM inter.extrato WHERE data_transacao = '2024-06-22'$$) ~ '^53400: the bank answered HTTP 429' AS rate_limited;
+SELECT test.mock('POST', '/config', '{"rate_limits":false,"limits":{"extrato":10,"token":5}}') IS NOT NULL AS limits_off;
+ALTER SERVER inter OPTIONS (DROP max_retry_wait);
 -- A connection dropped mid-body is retried for pages; every row arrives once.
 SELECT test.reset();
 SELECT test.fault('{"endpoint":"extrato","kind":"drop","count":1}');
