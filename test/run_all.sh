@@ -21,6 +21,17 @@ tally() { # tally PASSED FAILED LABEL
 	log "$3: $1 passed, $2 failed"
 }
 
+log "unit tests of the bank layer (no PostgreSQL, no network)"
+if g++ -std=c++17 -Wall -Wextra -Werror -I"$ROOT/src" -DPIX_BANK_ONLY -o "$WORK/bank_test" \
+	"$ROOT/test/unit/bank_test.cpp" "$ROOT"/src/bank/*.cpp $(curl-config --libs) -lssl -lcrypto >"$WORK/unit.out" 2>&1; then
+	"$WORK/bank_test" >"$WORK/unit.out" 2>&1
+fi
+grep -E '^(not )?ok - ' "$WORK/unit.out" | grep '^not ok' >&2
+up=$(grep -c '^ok - ' "$WORK/unit.out")
+uf=$(grep -c '^not ok - ' "$WORK/unit.out")
+[ "$up" -eq 0 ] && [ "$uf" -eq 0 ] && { cat "$WORK/unit.out" >&2; uf=1; }
+tally "$up" "$uf" "unit tests"
+
 log "mock bank self-test"
 bash "$ROOT/test/mock/selftest.sh" >"$WORK/selftest.out" 2>&1
 line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$WORK/selftest.out" | tail -1)

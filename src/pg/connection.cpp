@@ -48,7 +48,8 @@ WaitOnce(const SocketInterest *sockets, int nsockets, long timeout_ms, WaitEvent
 	PG_TRY();
 	{
 		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
-		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+		if (IsUnderPostmaster)  // a single-user backend has no postmaster to watch
+			AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
 		for (int i = 0; i < nsockets; i++) {
 			uint32 what = (sockets[i].read ? WL_SOCKET_READABLE : 0) | (sockets[i].write ? WL_SOCKET_WRITEABLE : 0);
 			if (what)

@@ -1,0 +1,165 @@
+// Unit tests of the bank layer (plain C++, no PostgreSQL, no network): calendar arithmetic,
+// window splitting, request strings, the bank's error bodies, and JSON cell extraction.
+// Prints "ok - ..." / "not ok - ..." lines; test/run_all.sh counts them.
+#include "bank/client.hpp"
+#include "bank/dates.hpp"
+#include "bank/source.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <string>
+
+namespace {
+
+int failures = 0;
+
+void
+Check(bool cond, const std::string &name)
+{
+	std::printf("%s - %s\n", cond ? "ok" : "not ok", name.c_str());
+	if (!cond)
+		failures++;
+}
+
+template <typename A, typename B>
+void
+Equal(const A &got, const B &want, const std::string &name)
+{
+	bool same = got == want;
+	Check(same, name);
+	if (!same)
+		std::printf("#   got: %s\n#   want: %s\n", std::string(got).c_str(), std::string(want).c_str());
+}
+
+std::vector<pix::Cell>
+ExtractOne(const char *json, std::vector<pix::ColumnSpec> specs)
+{
+	static rapidjson::Document doc;  // cells point into it
+	doc.Parse(json);
+	pix::RowExtractor ex(std::move(specs));
+	static std::vector<pix::Cell> cells;
+	ex.Extract(doc, cells);
+	static std::deque<std::string> keep;  // the extractor's scratch dies with it
+	std::vector<pix::Cell> copy;
+	for (const auto &c : cells) {
+		pix::Cell k = c;
+		if (!c.null) {
+			keep.emplace_back(c.data, c.len);
+			k.data = keep.back().c_str();
+		}
+		copy.push_back(k);
+	}
+	return copy;
+}
+
+pix::ColumnSpec
+Col(const char *path, bool json = false)
+{
+	pix::ColumnSpec s;
+	s.path = pix::RowExtractor::SplitPath(path);
+	s.json = json;
+	return s;
+}
+
+}  // namespace
+
+int
+main()
+{
+	using namespace pix;
+
+	// Calendar.
+	Equal(dates::Iso(0), std::string("2000-01-01"), "day 0 is 2000-01-01 (PostgreSQL's epoch)");
+	Equal(dates::Iso(dates::FromCivil(2024, 2, 29)), std::string("2024-02-29"), "leap day round-trips");
+	Equal(dates::Iso(dates::FromCivil(2024, 12, 31) + 1), std::string("2025-01-01"), "year boundary");
+	Equal(dates::Iso(dates::FromCivil(1999, 12, 31)), std::string("1999-12-31"), "before the epoch");
+	bool all = true;
+	for (dates::Day d = -40000; d < 40000; d += 7) {
+		dates::Civil c = dates::ToCivil(d);
+		all &= dates::FromCivil(c.year, c.month, c.day) == d;
+	}
+	Check(all, "FromCivil(ToCivil(d)) == d over 200 years");
+
+	// Windows: at most 90 days counting both ends.
+	dates::Day jan1 = dates::FromCivil(2024, 1, 1);
+	auto w = SplitWindow(jan1, dates::FromCivil(2024, 3, 31), 90);  // 91 days
+	Check(w.size() == 2, "a 91-day range is two windows");
+	Equal(dates::Iso(w[0].last), std::string("2024-03-30"), "the first window ends after 90 days");
+	Equal(dates::Iso(w[1].first), std::string("2024-03-31"), "the second window starts the next day");
+	Check(SplitWindow(jan1, jan1 + 89, 90).size() == 1, "exactly 90 days is one window");
+	Check(SplitWindow(jan1, jan1, 90).size() == 1, "one day is one window");
+	Check(SplitWindow(jan1, jan1 + 365, 90).size() == 5, "366 days are five windows");
+	Check(SplitWindow(jan1 + 1, jan1, 90).empty(), "an inverted range is no window");
+
+	// Request strings.
+	Equal(UrlEncode("a b&c=d/é"), std::string("a%20b%26c%3Dd%2F%C3%A9"), "URL encoding");
+	RequestPlan plan;
+	plan.endpoint = FindEndpoint("extrato");
+	plan.windows = {Window{jan1, jan1 + 1}};
+	plan.params = {{"tipoOperacao", "C"}};
+	plan.page_size = 500;
+	Equal(plan.FirstQueries().at(0), std::string("dataInicio=2024-01-01&dataFim=2024-01-02&tamanhoPagina=500&tipoOperacao=C"),
+	      "first query of a statement window");
+	plan.empty = true;
+	Check(plan.FirstQueries().empty(), "an empty plan sends nothing");
+
+	// The bank's error bodies.
+	HttpResponse r;
+	r.status = 400;
+	r.body = R"({"title":"Dados inválidos.","detail":"Verifique.","timestamp":"2023-01-01T00:00:00.000000000-03:00",
+	             "violacoes":[{"razao":"O valor não pode ser nulo.","propriedade":"dataInicio"}]})";
+	Error e = HttpError(r, "GET /banking/v2/extrato/completo", "extrato.read");
+	Equal(std::string(e.State()), std::string("22023"), "400 is invalid_parameter_value");
+	Check(e.Detail().find("dataInicio: O valor não pode ser nulo.") != std::string::npos, "violations in DETAIL");
+	r.status = 404;
+	r.body = R"({"type":"https://pix.bcb.gov.br/api/v2/error/NaoEncontrado","title":"Não Encontrado","status":404,"detail":"Entidade não encontrada."})";
+	e = HttpError(r, "GET /pix/v2/pix/x", "pix.read");
+	Check(e.Detail().find("Não Encontrado Entidade não encontrada.") != std::string::npos, "RFC 7807 Pix body read");
+	r.status = 403;
+	r.body = R"({"erro":{"mensagem":"Acesso negado","mensagemDetalhe":"Escopo ausente"}})";
+	e = HttpError(r, "GET /banking/v2/saldo", "extrato.read");
+	Check(e.Detail().find("Acesso negado Escopo ausente") != std::string::npos, "legacy {erro:{...}} body read");
+	Check(e.Hint().find("extrato.read") != std::string::npos, "403 hint names the scope");
+	Equal(std::string(e.State()), std::string("42501"), "403 is insufficient_privilege");
+	r.status = 503;
+	r.body = "<html>not json</html>";
+	e = HttpError(r, "GET /banking/v2/saldo", "extrato.read");
+	Equal(std::string(e.what()), std::string("the bank answered HTTP 503 to GET /banking/v2/saldo"), "a non-JSON body still gives a message");
+	r.status = 429;
+	r.body.clear();
+	r.retry_after = 7;
+	e = HttpError(r, "GET /banking/v2/saldo", "extrato.read");
+	Check(std::string(e.State()) == "53400" && e.Hint().find("7 s") != std::string::npos, "429 carries Retry-After");
+
+	// Cells.
+	const char *row = R"({"valor":"24.9","n":1400.0,"i":42,"b":true,"z":null,
+	                     "detalhes":{"endToEndId":"E1","vazio":{}},"lista":[1,"x"]})";
+	auto cells = ExtractOne(row, {Col("valor"), Col("n"), Col("i"), Col("b"), Col("z"), Col("detalhes.endToEndId"),
+	                              Col("detalhes.nada"), Col("detalhes", true), Col("lista"), Col("x.y.z"), Col("valor", true)});
+	Equal(std::string(cells[0].data), std::string("24.9"), "string amount kept as written");
+	Equal(std::string(cells[1].data), std::string("1400.0"), "number amount as its shortest exact text");
+	Equal(std::string(cells[2].data), std::string("42"), "integer");
+	Equal(std::string(cells[3].data), std::string("true"), "boolean");
+	Check(cells[4].null, "JSON null is NULL");
+	Equal(std::string(cells[5].data), std::string("E1"), "nested path");
+	Check(cells[6].null, "missing nested key is NULL");
+	Equal(std::string(cells[7].data), std::string(R"({"endToEndId":"E1","vazio":{}})"), "object as JSON text");
+	Equal(std::string(cells[8].data), std::string(R"([1,"x"])"), "array in a text column is JSON text");
+	Check(cells[9].null, "path through a missing object is NULL");
+	Equal(std::string(cells[10].data), std::string(R"("24.9")"), "a string for a jsonb column is a JSON string");
+	auto none = ExtractOne(R"({"detalhes":null})", {Col("detalhes.endToEndId"), Col("detalhes", true)});
+	Check(none[0].null && none[1].null, "detalhes null: flattened and raw are NULL");
+	auto notobj = ExtractOne(R"({"detalhes":"INCOMPLETE"})", {Col("detalhes.endToEndId")});
+	Check(notobj[0].null, "a path through a non-object is NULL, not an assertion");
+
+	// Catalogue.
+	Check(FindEndpoint("extrato") && FindEndpoint("saldo") && !FindEndpoint("boletos"), "endpoint lookup");
+	const EndpointDef *ex = FindEndpoint("extrato");
+	Check(FindColumn(*ex, "end_to_end_id") && std::strcmp(FindColumn(*ex, "end_to_end_id")->path, "detalhes.endToEndId") == 0,
+	      "end_to_end_id maps to detalhes.endToEndId");
+	Check(FindPushdown(*ex, "dataTransacao") && !FindPushdown(*ex, "valor"), "pushdown is by JSON path");
+
+	std::printf("# unit tests: %d failed\n", failures);
+	return failures == 0 ? 0 : 1;
+}
