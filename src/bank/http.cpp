@@ -329,6 +329,14 @@ HttpClient::ThrowTransport(CURLcode code, const HttpRequest &req)
 	size_t slash = scheme == std::string::npos ? 0 : path.find('/', scheme + 3);
 	std::string what = std::string(req.method) + " " + (slash == std::string::npos ? "/" : path.substr(slash));
 	bool alert = detail.find("alert") != std::string::npos;
+	// With TLS 1.3 a server that refuses the client certificate does so after the client
+	// considers the handshake done: the first read then gets an alert or, depending on
+	// timing, just a reset. A new connection that failed before any response header is
+	// that case, not a lost answer.
+	long connects = 0, header_bytes = 0;
+	curl_easy_getinfo(easy_, CURLINFO_NUM_CONNECTS, &connects);
+	curl_easy_getinfo(easy_, CURLINFO_HEADER_SIZE, &header_bytes);
+	bool refused_after_handshake = alert || (connects > 0 && header_bytes == 0);
 	const char *message = "could not reach the bank";
 	std::string hint;
 	switch (code) {
@@ -362,10 +370,10 @@ HttpClient::ThrowTransport(CURLcode code, const HttpRequest &req)
 		break;
 	case CURLE_RECV_ERROR:
 	case CURLE_SEND_ERROR:
-		last_failure_ = alert ? TransportFailure::kTlsHandshake : TransportFailure::kLost;
+	case CURLE_GOT_NOTHING:
+		last_failure_ = refused_after_handshake ? TransportFailure::kTlsHandshake : TransportFailure::kLost;
 		break;
 	case CURLE_PARTIAL_FILE:
-	case CURLE_GOT_NOTHING:
 	case CURLE_HTTP2:
 	case CURLE_HTTP2_STREAM:
 		last_failure_ = TransportFailure::kLost;
@@ -379,7 +387,7 @@ HttpClient::ThrowTransport(CURLcode code, const HttpRequest &req)
 		if (!tls_.HasClientCert())
 			hint = "The bank requires the integration's client certificate: set cert_file and key_file "
 			       "(or cert_pem and key_pem) in the user mapping.";
-		else if (alert)
+		else if (refused_after_handshake)
 			hint = "The bank refused the client certificate: use the certificate and key downloaded "
 			       "with this integration from Internet Banking (valid for one year).";
 	} else if (last_failure_ == TransportFailure::kLost) {

@@ -22,9 +22,9 @@ namespace {
 constexpr double kCallCost = 1000.0;  // one HTTPS round trip, in planner cost units
 constexpr double kRowCost = 0.05;     // parsing and converting one row of JSON
 
-enum class Op { kEq = 0, kLt, kLe, kGt, kGe };
+enum class Op { kEq = 0, kLt, kLe, kGt, kGe, kIn };
 
-enum FdwPrivate { kPrivEndpoint, kPrivQuals, kPrivPaths, kPrivPageSize, kPrivDefaultWindow };
+enum FdwPrivate { kPrivEndpoint, kPrivQuals, kPrivPaths, kPrivPageSize, kPrivDefaultWindow, kPrivDateKeptLocal };
 
 struct PushedQual {
 	int def_index;  // into EndpointDef::pushdown
@@ -41,6 +41,7 @@ struct RelInfo {
 	char **all_paths;   // path of every attribute (index attno - 1), nullptr for dropped
 	double rows_total;  // rows the bank will send
 	double calls;       // HTTP calls expected
+	bool date_kept_local;  // a condition on a window column could not be sent
 };
 
 // What the pushed quals say, once their values are known.
@@ -52,6 +53,13 @@ struct Bounds {
 };
 
 // ---- time --------------------------------------------------------------------------------
+
+// A copyable flag for fdw_private (an Integer node works on every version).
+Node *
+makeBoolean_compat(bool v)
+{
+	return reinterpret_cast<Node *>(makeInteger(v ? 1 : 0));
+}
 
 bool
 LocalDate(TimestampTz ts, pg_tz *tz, DateADT *out)
@@ -108,16 +116,28 @@ bool
 ClassifyQual(RelOptInfo *baserel, TupleDesc tupdesc, RelInfo *ri, RestrictInfo *rinfo, PushedQual *out)
 {
 	Expr *clause = rinfo->clause;
-	if (!IsA(clause, OpExpr))
+	List *args;
+	Oid opno;
+	bool in_list = false;
+	if (IsA(clause, OpExpr)) {
+		args = reinterpret_cast<OpExpr *>(clause)->args;
+		opno = reinterpret_cast<OpExpr *>(clause)->opno;
+	} else if (IsA(clause, ScalarArrayOpExpr) && reinterpret_cast<ScalarArrayOpExpr *>(clause)->useOr) {
+		// col IN (...) / col = ANY(array): the column must be on the left.
+		args = reinterpret_cast<ScalarArrayOpExpr *>(clause)->args;
+		opno = reinterpret_cast<ScalarArrayOpExpr *>(clause)->opno;
+		in_list = true;
+	} else {
 		return false;
-	OpExpr *opexpr = reinterpret_cast<OpExpr *>(clause);
-	if (list_length(opexpr->args) != 2)
+	}
+	if (list_length(args) != 2)
 		return false;
-	Node *left = static_cast<Node *>(linitial(opexpr->args));
-	Node *right = static_cast<Node *>(lsecond(opexpr->args));
-	Oid opno = opexpr->opno;
+	Node *left = static_cast<Node *>(linitial(args));
+	Node *right = static_cast<Node *>(lsecond(args));
 	Var *var = PlainVar(left, baserel->relid);
 	Node *other = right;
+	if (!var && in_list)
+		return false;
 	if (!var) {
 		var = PlainVar(right, baserel->relid);
 		other = left;
@@ -133,13 +153,19 @@ ClassifyQual(RelOptInfo *baserel, TupleDesc tupdesc, RelInfo *ri, RestrictInfo *
 	if (!def)
 		return false;
 	Op op;
-	if (!OpFromName(get_opname(opno), &op))
+	if (!OpFromName(get_opname(opno), &op) || (in_list && op != Op::kEq))
 		return false;
 	Oid coltype = TupleDescAttr(tupdesc, var->varattno - 1)->atttypid;
 	Oid ltype, rtype;
 	op_input_types(opno, &ltype, &rtype);
 	if (ltype != coltype || rtype != coltype)
 		return false;
+	if (in_list) {
+		// A list of dates bounds the window by its smallest and largest element.
+		if (def->kind != ParamKind::kDateWindow && def->kind != ParamKind::kTimestampWindow)
+			return false;
+		op = Op::kIn;
+	}
 	switch (def->kind) {
 	case ParamKind::kDateWindow:
 		if (coltype != DATEOID)
@@ -194,6 +220,38 @@ Tighten(Bounds *b, const PushdownDef &def, Op op, Datum value, bool isnull, Oid 
 		AddParam(b, def.param, OidOutputFunctionCall(out, value));
 		return;
 	}
+	if (op == Op::kIn) {
+		// The hull of the listed values: Tighten with the smallest and the largest.
+		ArrayType *array = DatumGetArrayTypeP(value);
+		Oid elem = ARR_ELEMTYPE(array);
+		int16 typlen;
+		bool byval;
+		char align;
+		get_typlenbyvalalign(elem, &typlen, &byval, &align);
+		Datum *elems;
+		bool *nulls;
+		int n;
+		deconstruct_array(array, elem, typlen, byval, align, &elems, &nulls, &n);
+		auto key = [&](int i) -> int64 {
+			return elem == DATEOID ? static_cast<int64>(DatumGetDateADT(elems[i])) : DatumGetTimestampTz(elems[i]);
+		};
+		int lo = -1, hi = -1;
+		for (int i = 0; i < n; i++) {
+			if (nulls[i])
+				continue;
+			if (lo < 0 || key(i) < key(lo))
+				lo = i;
+			if (hi < 0 || key(i) > key(hi))
+				hi = i;
+		}
+		if (lo < 0) {
+			b->empty = true;  // only NULLs (or nothing): no row can match
+			return;
+		}
+		Tighten(b, def, Op::kGe, elems[lo], false, elem, tz);
+		Tighten(b, def, Op::kLe, elems[hi], false, elem, tz);
+		return;
+	}
 	DateADT d;
 	bool lower = op == Op::kGt || op == Op::kGe || op == Op::kEq;
 	bool upper = op == Op::kLt || op == Op::kLe || op == Op::kEq;
@@ -235,7 +293,7 @@ Tighten(Bounds *b, const PushdownDef &def, Op op, Datum value, bool isnull, Oid 
 
 // Closes an open window with the default window and today's date; may empty it.
 void
-CloseWindow(Bounds *b, const TableOptions &opts, bool at_execution)
+CloseWindow(Bounds *b, const TableOptions &opts, bool at_execution, bool date_kept_local)
 {
 	if (opts.endpoint->max_window_days <= 0 || b->empty)
 		return;
@@ -257,6 +315,16 @@ CloseWindow(Bounds *b, const TableOptions &opts, bool at_execution)
 			Timestamp start = DatumGetTimestamp(
 			    DirectFunctionCall2(date_mi_interval, DateADTGetDatum(b->hi), IntervalPGetDatum(iv)));
 			b->lo = DatumGetDateADT(DirectFunctionCall1(timestamp_date, TimestampGetDatum(start)));
+			// The query does restrict the date, in a form the bank cannot take (an OR, a
+			// function): rows outside the default window would silently be missing.
+			if (at_execution && date_kept_local)
+				ereport(NOTICE, (errmsg("reading the default window of endpoint \"%s\" (%s up to %s): a condition "
+				                        "on its date could not be sent to the bank",
+				                        opts.endpoint->name, opts.default_window,
+				                        b->hi == today ? "today" : IsoDate(b->hi)),
+				                 errhint("Rows outside that window are not returned. Write the date condition as "
+				                         "a range, BETWEEN or IN, or set the table option default_window 'none' "
+				                         "to make this an error.")));
 		}
 		b->has_lo = true;
 	}
@@ -304,6 +372,17 @@ GetRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 		PushedQual q;
 		if (!ClassifyQual(baserel, tupdesc, ri, rinfo, &q)) {
 			ri->local = lappend(ri->local, rinfo);
+			Bitmapset *cols = NULL;
+			pull_varattnos(reinterpret_cast<Node *>(rinfo->clause), baserel->relid, &cols);
+			int k = -1;
+			while ((k = bms_next_member(cols, k)) >= 0) {
+				AttrNumber attno = k + FirstLowInvalidHeapAttributeNumber;
+				const PushdownDef *def = attno > 0 && ri->all_paths[attno - 1]
+				                             ? FindPushdown(ep, ri->all_paths[attno - 1])
+				                             : nullptr;
+				if (def && (def->kind == ParamKind::kDateWindow || def->kind == ParamKind::kTimestampWindow))
+					ri->date_kept_local = true;
+			}
 			continue;
 		}
 		PushedQual *pq = static_cast<PushedQual *>(palloc(sizeof(PushedQual)));
@@ -321,7 +400,7 @@ GetRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	}
 	table_close(rel, NoLock);
 
-	CloseWindow(&bounds, ri->opts, false);
+	CloseWindow(&bounds, ri->opts, false, false);
 	if (bounds.empty) {
 		ri->rows_total = 0;
 		ri->calls = 0;
@@ -375,6 +454,7 @@ GetPlan(PlannerInfo *, RelOptInfo *baserel, Oid, ForeignPath *, List *tlist, Lis
 	List *priv = list_make4(makeString(pstrdup(ri->opts.endpoint->name)), quals, ri->paths,
 	                        makeInteger(ri->opts.page_size));
 	priv = lappend(priv, makeString(pstrdup(ri->opts.default_window)));
+	priv = lappend(priv, makeBoolean_compat(ri->date_kept_local));
 	return make_foreignscan(tlist, scan_clauses, baserel->relid, exprs, priv, NIL, NIL, outer_plan);
 }
 
@@ -395,6 +475,7 @@ struct ScanCpp {
 struct ScanState {
 	const EndpointDef *endpoint;
 	TableOptions opts;
+	bool date_kept_local;  // see RelInfo
 	List *quals;        // per pushed qual: (def index, op)
 	List *qual_states;  // ExprState per pushed qual
 	List *qual_types;   // OIDs of the value expressions
@@ -491,7 +572,7 @@ ComputeRequest(ForeignScanState *node, ScanState *s, bool for_explain)
 		Datum v = ExecEvalExpr(static_cast<ExprState *>(list_nth(s->qual_states, i)), econtext, &isnull);
 		Tighten(&b, def, op, v, isnull, list_nth_oid(s->qual_types, i), s->tz);
 	}
-	CloseWindow(&b, s->opts, true);
+	CloseWindow(&b, s->opts, true, s->date_kept_local);
 	MemoryContextSwitchTo(old);
 	const EndpointDef *ep = s->endpoint;
 	int page_size = s->opts.page_size;
@@ -570,6 +651,7 @@ BeginScan(ForeignScanState *node, int eflags)
 	s->opts.endpoint = s->endpoint;
 	s->opts.page_size = intVal(list_nth(priv, kPrivPageSize));
 	s->opts.default_window = strVal(list_nth(priv, kPrivDefaultWindow));
+	s->date_kept_local = intVal(list_nth(priv, kPrivDateKeptLocal)) != 0;
 	s->quals = static_cast<List *>(list_nth(priv, kPrivQuals));
 	s->qual_states = ExecInitExprList(fsplan->fdw_exprs, reinterpret_cast<PlanState *>(node));
 	ListCell *lc;

@@ -34,6 +34,7 @@ extern "C" {
 #include "pgstat.h"
 #include "pgtime.h"
 #include "storage/latch.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"

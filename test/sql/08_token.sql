@@ -35,14 +35,15 @@ SELECT count(*) FROM inter.extrato WHERE data_transacao = '2024-06-20';
 SELECT test.calls('token') AS tokens;
 ALTER SERVER inter OPTIONS (DROP connect_timeout);
 
--- A token is renewed shortly before it expires (here the bank gives 2-second tokens).
-SELECT test.mock('POST', '/config', '{"token_ttl":2}') IS NOT NULL AS configured;
+-- A token is renewed shortly before it expires (here the bank gives 4-second tokens,
+-- renewed after half their life).
+SELECT test.mock('POST', '/config', '{"token_ttl":4}') IS NOT NULL AS configured;
 \c
 SELECT test.reset();
 SELECT count(*) FROM inter.extrato WHERE data_transacao = '2024-06-20';
 SELECT count(*) FROM inter.extrato WHERE data_transacao = '2024-06-20';
 SELECT test.calls('token') AS tokens_before_expiry;
-SELECT pg_sleep(1.2);
+SELECT pg_sleep(2.2);
 SELECT count(*) FROM inter.extrato WHERE data_transacao = '2024-06-20';
 SELECT test.calls('token') AS tokens_after_expiry;
 SELECT test.mock('POST', '/config', '{"token_ttl":3600}') IS NOT NULL AS restored;
