@@ -103,7 +103,7 @@ HttpError(const HttpResponse &resp, const std::string &what, const std::string &
 	if (!detail.empty())
 		full += " " + detail;
 	if (!violations.empty())
-		full += " Violações: " + violations + ".";
+		full += " Violações: " + violations;
 	if (!type_error.empty())
 		full += " (" + type_error + ")";
 	if (title.empty() && detail.empty() && resp.body.empty())

@@ -51,8 +51,17 @@ ALTER SERVER inter OPTIONS (ADD max_retry_wait '0');
 SELECT count(*) FROM inter.extrato WHERE data_transacao = '2024-06-20';
 SELECT count(*) FROM inter.extrato WHERE data_transacao = '2024-06-21';
 SELECT test.try($$SELECT count(*) FROM inter.extrato WHERE data_transacao = '2024-06-22'$$) ~ '^53400: the bank answered HTTP 429' AS rate_limited;
+-- The token endpoint's own limit (5 a minute; here 1): changing the server drops the token,
+-- the first new one is granted, the second is refused with a clear error.
+SELECT test.mock('POST', '/config', '{"limits":{"extrato":0,"token":1}}') IS NOT NULL AS token_limit_on;
+ALTER SERVER inter OPTIONS (SET max_retry_wait '0 s');
+SELECT count(*) FROM inter.extrato WHERE data_transacao = '2024-06-22';
+ALTER SERVER inter OPTIONS (SET max_retry_wait '0');
+SELECT test.try($$SELECT count(*) FROM inter.extrato WHERE data_transacao = '2024-06-22'$$);
 SELECT test.mock('POST', '/config', '{"rate_limits":false,"limits":{"extrato":10,"token":5}}') IS NOT NULL AS limits_off;
 ALTER SERVER inter OPTIONS (DROP max_retry_wait);
+-- A parameter the bank rejects: its violations are in DETAIL.
+SELECT count(*) FROM inter.extrato WHERE data_transacao = '2024-06-20' AND tipo_operacao = 'X';
 -- A connection dropped mid-body is retried for pages; every row arrives once.
 SELECT test.reset();
 SELECT test.fault('{"endpoint":"extrato","kind":"drop","count":1}');
