@@ -464,6 +464,8 @@ GetPlan(PlannerInfo *, RelOptInfo *baserel, Oid, ForeignPath *, List *tlist, Lis
 struct ScanCpp {
 	std::shared_ptr<BankClient> client;
 	RequestPlan plan;
+	RequestPlan previous;  // the request of the pass before a rescan
+	bool has_previous = false;
 	std::vector<std::string> queries;  // first query of each request, for EXPLAIN
 	std::unique_ptr<RowSource> source;
 	std::unique_ptr<RowExtractor> extractor;
@@ -609,15 +611,15 @@ ComputeRequest(ForeignScanState *node, ScanState *s, bool for_explain)
 void
 StartScan(ForeignScanState *node, ScanState *s)
 {
-	bool had_source = CppGuard([&] { return s->cpp->source != nullptr; });
-	RequestPlan *previous = nullptr;
-	if (had_source)
-		previous = CppGuard([&] { return new RequestPlan(s->cpp->plan); });
-	ComputeRequest(node, s, false);
-	bool same = CppGuard([&] {
-		std::unique_ptr<RequestPlan> prev(previous);
-		return prev && *prev == s->cpp->plan;
+	// Keep the previous pass's request, to tell a real rescan from a replay.
+	CppGuard([&] {
+		ScanCpp &c = *s->cpp;
+		c.has_previous = c.source != nullptr;
+		if (c.has_previous)
+			c.previous = c.plan;
 	});
+	ComputeRequest(node, s, false);
+	bool same = CppGuard([&] { return s->cpp->has_previous && s->cpp->previous == s->cpp->plan; });
 	s->planned = true;
 	if (same && s->store) {
 		// Same request as before: replay what we have, continue from the bank if unfinished.
