@@ -337,8 +337,11 @@ pix_fdw_validator(PG_FUNCTION_ARGS)
 		if (o->superuser_only && !superuser())
 			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			                errmsg("only a superuser may set option \"%s\"", o->name),
-			                errhint("File options make the server read its own files; a non-superuser can give "
-			                        "the certificate and key as text with cert_pem and key_pem.")));
+			                strcmp(o->name, "ca_file") == 0
+			                    ? errhint("File options make the server read its own files. Without ca_file the "
+			                              "bank's certificate is checked against the system's CA store.")
+			                    : errhint("File options make the server read its own files; a non-superuser can "
+			                              "give the certificate and key as text with cert_pem and key_pem.")));
 		ValidateValue(*o, defGetString(def));
 		cert_file |= strcmp(o->name, "cert_file") == 0;
 		cert_pem |= strcmp(o->name, "cert_pem") == 0;

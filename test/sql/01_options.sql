@@ -61,6 +61,16 @@ SET ROLE pix_user;
 CREATE USER MAPPING FOR pix_user SERVER inter
   OPTIONS (client_id 'pix-test-client', client_secret 'pix-test-secret', cert_file '/etc/ssl/private/x.crt', key_file '/x.key');
 ALTER SERVER inter OPTIONS (ADD ca_file '/etc/passwd');
+RESET ROLE;
+GRANT USAGE ON FOREIGN DATA WRAPPER pix_fdw TO pix_user;
+SET ROLE pix_user;
+CREATE SERVER own_server FOREIGN DATA WRAPPER pix_fdw OPTIONS (ca_file '/etc/ssl/certs/ca-certificates.crt');
+CREATE SERVER own_server FOREIGN DATA WRAPPER pix_fdw OPTIONS (conta_corrente '12345678');
+ALTER SERVER own_server OPTIONS (ADD ca_file '/etc/passwd');
+DROP SERVER own_server;
+RESET ROLE;
+REVOKE USAGE ON FOREIGN DATA WRAPPER pix_fdw FROM pix_user;
+SET ROLE pix_user;
 \set ECHO none
 CREATE USER MAPPING FOR pix_user SERVER inter
   OPTIONS (client_id 'pix-test-client', client_secret 'pix-test-secret', cert_pem :'cert_pem', key_pem :'key_pem');
