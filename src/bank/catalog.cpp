@@ -42,6 +42,31 @@ Build()
 	    {"nome_recebedor", "text", "detalhes.nomeRecebedor"},
 	    {"cpf_cnpj_recebedor", "text", "detalhes.cpfCnpjRecebedor"},
 	};
+	// Every other field the reference documents for a statement row (§4.2-4.3); they read as
+	// text unless the column says otherwise. detalhes.dataTransacao is left out: its name is
+	// taken by the top-level dataTransacao.
+	extrato.more = {
+	    "cpmf",
+	    // Pix
+	    "detalhes.tipoDetalhe", "detalhes.nomeEmpresaPagador", "detalhes.nomeEmpresaRecebedor",
+	    "detalhes.contaBancariaRecebedor", "detalhes.agenciaRecebedor", "detalhes.origemMovimentacao",
+	    // boleto de cobrança, depósito por boleto, tarifa
+	    "detalhes.nossoNumero", "detalhes.seuNumero", "detalhes.codBarras", "detalhes.dataVencimento",
+	    "detalhes.dataEmissao", "detalhes.dataLimite", "detalhes.juros", "detalhes.multa", "detalhes.abatimento",
+	    "detalhes.desconto1", "detalhes.desconto2", "detalhes.desconto3", "detalhes.nome", "detalhes.cpfCnpj",
+	    // pagamento
+	    "detalhes.valorTotal", "detalhes.detalheDescricao", "detalhes.contaBancaria", "detalhes.agencia",
+	    "detalhes.adicionado", "detalhes.codigoAfiliado", "detalhes.empresaEmissora", "detalhes.valorOriginal",
+	    "detalhes.desconto", "detalhes.valorPrincipal", "detalhes.periodoApuracao", "detalhes.valorAumentado",
+	    "detalhes.valorParcial", "detalhes.hora", "detalhes.empresaOrigem", "detalhes.nomeDestinatario",
+	    "detalhes.nomeOrigem", "detalhes.codigoReceita", "detalhes.linhaDigitavel", "detalhes.autenticacao",
+	    // transferência
+	    "detalhes.contaBancariaPagador", "detalhes.descricaoTransferencia", "detalhes.agenciaPagador",
+	    "detalhes.bancoRecebedor", "detalhes.idTransferencia", "detalhes.dataEfetivacao",
+	    // cashback, compra no débito, cheque
+	    "detalhes.valorCompra", "detalhes.produto", "detalhes.estabelecimento", "detalhes.numeroChequeBancario",
+	    "detalhes.dataRetorno", "detalhes.motivoRetorno", "detalhes.descricaoChequeBancario", "detalhes.nomeEmpresa",
+	};
 	extrato.pushdown = {
 	    {"dataTransacao", ParamKind::kDateWindow, nullptr},
 	    {"dataInclusao", ParamKind::kTimestampWindow, nullptr},
@@ -101,6 +126,37 @@ FindColumn(const EndpointDef &ep, std::string_view column)
 	for (const auto &c : ep.columns)
 		if (column == c.name)
 			return &c;
+	return nullptr;
+}
+
+std::string
+SnakeCase(std::string_view camel)
+{
+	std::string out;
+	out.reserve(camel.size() + 8);
+	for (char c : camel) {
+		if (c >= 'A' && c <= 'Z') {
+			if (!out.empty())
+				out.push_back('_');
+			out.push_back(static_cast<char>(c - 'A' + 'a'));
+		} else {
+			out.push_back(c);
+		}
+	}
+	return out;
+}
+
+const char *
+ColumnToPath(const EndpointDef &ep, std::string_view column)
+{
+	if (const ColumnDef *c = FindColumn(ep, column))
+		return c->path;
+	for (const char *path : ep.more) {
+		std::string_view p(path);
+		size_t dot = p.rfind('.');
+		if (SnakeCase(dot == std::string_view::npos ? p : p.substr(dot + 1)) == column)
+			return path;
+	}
 	return nullptr;
 }
 

@@ -44,13 +44,19 @@ struct EndpointDef {
 	double rows_per_day;      // planner estimate for dated endpoints
 	double rows_per_call;     // planner estimate for undated endpoints
 	int max_page_size;
-	std::vector<ColumnDef> columns;
+	std::vector<ColumnDef> columns;   // what IMPORT FOREIGN SCHEMA creates
+	std::vector<const char *> more;   // other known fields, matched by snake_case name
 	std::vector<PushdownDef> pushdown;
 };
 
 const std::vector<EndpointDef> &Endpoints();
 const EndpointDef *FindEndpoint(std::string_view name);
 const ColumnDef *FindColumn(const EndpointDef &ep, std::string_view column);
+// The JSON path a column name maps to: a catalogue column, else a known field whose last
+// component in snake_case is the name (detalhes.tipoDetalhe -> tipo_detalhe); nullptr if none.
+const char *ColumnToPath(const EndpointDef &ep, std::string_view column);
+// "nomeEmpresaPagador" -> "nome_empresa_pagador"; "desconto1" -> "desconto1".
+std::string SnakeCase(std::string_view camel);
 const PushdownDef *FindPushdown(const EndpointDef &ep, std::string_view path);
 
 }  // namespace pix

@@ -246,13 +246,17 @@ ColumnPath(Oid relid, AttrNumber attnum, const TableOptions &opts)
 	if (const char *field = Opt(options, "field"))
 		return pstrdup(field);
 	char *name = get_attname(relid, attnum, false);
-	if (const ColumnDef *c = FindColumn(*opts.endpoint, name))
-		return pstrdup(c->path);
+	const EndpointDef *ep = opts.endpoint;
+	const char *path = CppGuard([&] { return ColumnToPath(*ep, name); });
+	if (path)
+		return pstrdup(path);
 	ereport(ERROR, (errcode(ERRCODE_FDW_COLUMN_NAME_NOT_FOUND),
 	                errmsg("column \"%s\" of foreign table \"%s\" maps to no field of endpoint \"%s\"", name,
 	                       get_rel_name(relid), opts.endpoint->name),
-	                errhint("Valid columns are: %s; or map any JSON field with the column option field.",
-	                        ColumnNames(*opts.endpoint))));
+	                errhint("Valid columns are: %s%s; or map any JSON field with the column option field.",
+	                        ColumnNames(*opts.endpoint),
+	                        opts.endpoint->more.empty() ? "" : ", and any other documented field in snake_case "
+	                                                          "(e.g. tipo_detalhe for detalhes.tipoDetalhe)")));
 	pg_unreachable();
 }
 

@@ -49,6 +49,11 @@ CREATE FOREIGN TABLE public.extrato_custom (
 SELECT test.reset();
 SELECT quando, valor, tipo FROM public.extrato_custom WHERE quando = '2024-06-20' ORDER BY valor;
 SELECT * FROM test.requests('extrato');
+-- Documented fields beyond the imported columns match by their snake_case name.
+CREATE FOREIGN TABLE public.extrato_more (data_transacao date, valor numeric, tipo_detalhe text,
+  nome_empresa_pagador text, origem_movimentacao text) SERVER inter OPTIONS (endpoint 'extrato');
+SELECT valor, tipo_detalhe, nome_empresa_pagador, origem_movimentacao FROM public.extrato_more
+WHERE data_transacao = '2024-06-20' ORDER BY valor;
 
 -- File options are superuser-only; PEM text is for everyone.
 CREATE ROLE pix_user;

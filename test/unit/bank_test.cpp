@@ -160,6 +160,11 @@ main()
 	      "end_to_end_id maps to detalhes.endToEndId");
 	Check(FindPushdown(*ex, "dataTransacao") && !FindPushdown(*ex, "valor"), "pushdown is by JSON path");
 
+	Equal(SnakeCase("nomeEmpresaPagador"), std::string("nome_empresa_pagador"), "snake_case of a camelCase field");
+	Equal(std::string(ColumnToPath(*ex, "tipo_detalhe")), std::string("detalhes.tipoDetalhe"), "documented detalhes field by name");
+	Equal(std::string(ColumnToPath(*ex, "data_transacao")), std::string("dataTransacao"), "catalogue column wins");
+	Check(ColumnToPath(*ex, "banana") == nullptr, "an unknown name maps to nothing");
+
 	std::printf("# unit tests: %d failed\n", failures);
 	return failures == 0 ? 0 : 1;
 }
