@@ -22,6 +22,13 @@ enum class ParamKind {
 	kEqualDate,        // date col = value -> param=YYYY-MM-DD
 };
 
+// Kinds that bound the date window (dataInicio/dataFim) rather than set a parameter.
+constexpr bool
+IsWindow(ParamKind kind)
+{
+	return kind == ParamKind::kDateWindow || kind == ParamKind::kTimestampWindow;
+}
+
 struct ColumnDef {
 	const char *name;  // column name in IMPORT FOREIGN SCHEMA
 	const char *type;  // PostgreSQL type

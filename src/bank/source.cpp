@@ -94,17 +94,14 @@ RowSource::FetchPage(Waiter &waiter)
 		HttpResponse r = client_.Get(ep.http_path + q, ep.scope, waiter, stats_);
 		Parse(std::move(r.body));
 		stats_.pages++;
-		// Echo the asked-for parameters into the row when the answer lacks them
-		// (saldo's dataSaldo), so quals on them recheck true.
-		for (const auto &[k, v] : plan_.params) {
-			if (!json::Find(doc_, k))
-				doc_.AddMember(rapidjson::Value(k.c_str(), doc_.GetAllocator()),
-				               rapidjson::Value(v.c_str(), doc_.GetAllocator()), doc_.GetAllocator());
-		}
-		for (const auto &[k, v] : plan_.echo) {
-			if (!json::Find(doc_, k))
-				doc_.AddMember(rapidjson::Value(k.c_str(), doc_.GetAllocator()),
-				               rapidjson::Value(v.c_str(), doc_.GetAllocator()), doc_.GetAllocator());
+		// Echo the asked-for parameters (and the echo-only fields) into the row when the
+		// answer lacks them (saldo's dataSaldo), so quals on them recheck true.
+		for (const auto *fields : {&plan_.params, &plan_.echo}) {
+			for (const auto &[k, v] : *fields) {
+				if (!json::Find(doc_, k))
+					doc_.AddMember(rapidjson::Value(k.c_str(), doc_.GetAllocator()),
+					               rapidjson::Value(v.c_str(), doc_.GetAllocator()), doc_.GetAllocator());
+			}
 		}
 		rows_ = nullptr;
 		return true;

@@ -54,13 +54,6 @@ struct Bounds {
 
 // ---- time --------------------------------------------------------------------------------
 
-// A copyable flag for fdw_private (an Integer node works on every version).
-Node *
-makeBoolean_compat(bool v)
-{
-	return reinterpret_cast<Node *>(makeInteger(v ? 1 : 0));
-}
-
 bool
 LocalDate(TimestampTz ts, pg_tz *tz, DateADT *out)
 {
@@ -162,7 +155,7 @@ ClassifyQual(RelOptInfo *baserel, TupleDesc tupdesc, RelInfo *ri, RestrictInfo *
 		return false;
 	if (in_list) {
 		// A list of dates bounds the window by its smallest and largest element.
-		if (def->kind != ParamKind::kDateWindow && def->kind != ParamKind::kTimestampWindow)
+		if (!IsWindow(def->kind))
 			return false;
 		op = Op::kIn;
 	}
@@ -192,16 +185,23 @@ ClassifyQual(RelOptInfo *baserel, TupleDesc tupdesc, RelInfo *ri, RestrictInfo *
 
 // ---- from qual values to bounds and parameters ------------------------------------------
 
+// The value given for name in an alternating name, value list, or nullptr.
+const char *
+ParamValue(List *params, const char *name)
+{
+	for (ListCell *lc = list_head(params); lc; lc = lnext(params, lnext(params, lc)))
+		if (strcmp(static_cast<char *>(lfirst(lc)), name) == 0)
+			return static_cast<char *>(lfirst(lnext(params, lc)));
+	return nullptr;
+}
+
 void
 AddParam(Bounds *b, const char *name, const char *value)
 {
-	ListCell *lc;
-	for (lc = list_head(b->params); lc; lc = lnext(b->params, lnext(b->params, lc))) {
-		if (strcmp(static_cast<char *>(lfirst(lc)), name) == 0) {
-			if (strcmp(static_cast<char *>(lfirst(lnext(b->params, lc))), value) != 0)
-				b->empty = true;  // col = 'C' AND col = 'D'
-			return;
-		}
+	if (const char *given = ParamValue(b->params, name)) {
+		if (strcmp(given, value) != 0)
+			b->empty = true;  // col = 'C' AND col = 'D'
+		return;
 	}
 	b->params = lappend(lappend(b->params, pstrdup(name)), pstrdup(value));
 }
@@ -380,7 +380,7 @@ GetRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 				const PushdownDef *def = attno > 0 && ri->all_paths[attno - 1]
 				                             ? FindPushdown(ep, ri->all_paths[attno - 1])
 				                             : nullptr;
-				if (def && (def->kind == ParamKind::kDateWindow || def->kind == ParamKind::kTimestampWindow))
+				if (def && IsWindow(def->kind))
 					ri->date_kept_local = true;
 			}
 			continue;
@@ -454,7 +454,7 @@ GetPlan(PlannerInfo *, RelOptInfo *baserel, Oid, ForeignPath *, List *tlist, Lis
 	List *priv = list_make4(makeString(pstrdup(ri->opts.endpoint->name)), quals, ri->paths,
 	                        makeInteger(ri->opts.page_size));
 	priv = lappend(priv, makeString(pstrdup(ri->opts.default_window)));
-	priv = lappend(priv, makeBoolean_compat(ri->date_kept_local));
+	priv = lappend(priv, makeInteger(ri->date_kept_local ? 1 : 0));  // Boolean nodes are PG15+
 	return make_foreignscan(tlist, scan_clauses, baserel->relid, exprs, priv, NIL, NIL, outer_plan);
 }
 
@@ -582,13 +582,9 @@ ComputeRequest(ForeignScanState *node, ScanState *s, bool for_explain)
 	// An undated call (saldo without dataSaldo) answers for today: say so in the row.
 	List *echo = NIL;
 	if (ep->max_window_days == 0) {
-		for (const PushdownDef &def : ep->pushdown) {
-			bool given = false;
-			for (ListCell *lc = list_head(params); lc; lc = lnext(params, lnext(params, lc)))
-				given |= strcmp(static_cast<char *>(lfirst(lc)), def.param) == 0;
-			if (def.kind == ParamKind::kEqualDate && !given)
+		for (const PushdownDef &def : ep->pushdown)
+			if (def.kind == ParamKind::kEqualDate && !ParamValue(params, def.param))
 				echo = lappend(lappend(echo, const_cast<char *>(def.param)), IsoDate(BankToday()));
-		}
 	}
 	CppGuard([&] {
 		RequestPlan plan;
@@ -597,10 +593,12 @@ ComputeRequest(ForeignScanState *node, ScanState *s, bool for_explain)
 		plan.page_size = page_size;
 		if (!b.empty && ep->max_window_days > 0)
 			plan.windows = SplitWindow(b.lo, b.hi, ep->max_window_days);
-		for (ListCell *lc = list_head(params); lc; lc = lnext(params, lnext(params, lc)))
-			plan.params.emplace_back(static_cast<char *>(lfirst(lc)), static_cast<char *>(lfirst(lnext(params, lc))));
-		for (ListCell *lc = list_head(echo); lc; lc = lnext(echo, lnext(echo, lc)))
-			plan.echo.emplace_back(static_cast<char *>(lfirst(lc)), static_cast<char *>(lfirst(lnext(echo, lc))));
+		auto pairs = [](List *list, std::vector<std::pair<std::string, std::string>> &out) {
+			for (ListCell *lc = list_head(list); lc; lc = lnext(list, lnext(list, lc)))
+				out.emplace_back(static_cast<char *>(lfirst(lc)), static_cast<char *>(lfirst(lnext(list, lc))));
+		};
+		pairs(params, plan.params);
+		pairs(echo, plan.echo);
 		s->cpp->queries = plan.FirstQueries();
 		s->cpp->plan = std::move(plan);
 	});
