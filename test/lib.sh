@@ -5,6 +5,12 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PGVER=${PGVER:-15}
 PGBIN=/usr/lib/postgresql/$PGVER/bin
+# PIX_PGROOT=/some/dir: build, install and run against a private, relocated copy of the
+# PostgreSQL installation there, so several checkouts can test side by side without
+# overwriting each other's installed pix_fdw.so. Unset (CI, the README): the system one.
+if [ -n "${PIX_PGROOT:-}" ]; then
+	PGBIN=$PIX_PGROOT/usr/lib/postgresql/$PGVER/bin
+fi
 PYTHON=/usr/bin/python3
 
 log() { printf '== %s\n' "$*" >&2; }
@@ -27,7 +33,19 @@ install_deps() {
 		rapidjson-dev openssl curl python3 make g++ ca-certificates >/dev/null
 }
 
+private_pgroot() {
+	[ -n "${PIX_PGROOT:-}" ] || return 0
+	[ -x "$PGBIN/postgres" ] && return 0
+	log "copying PostgreSQL $PGVER into $PIX_PGROOT"
+	mkdir -p "$PIX_PGROOT/usr/lib/postgresql" "$PIX_PGROOT/usr/share/postgresql" "$PIX_PGROOT/usr/include"
+	cp -a "/usr/lib/postgresql/$PGVER" "$PIX_PGROOT/usr/lib/postgresql/"
+	cp -a "/usr/share/postgresql/$PGVER" "$PIX_PGROOT/usr/share/postgresql/"
+	cp -a /usr/include/postgresql "$PIX_PGROOT/usr/include/"
+	chmod -R a+rX "$PIX_PGROOT"
+}
+
 build_install() {
+	private_pgroot
 	log "building pix_fdw"
 	make -s -C "$ROOT" PG_CONFIG="$PGBIN/pg_config" >/dev/null
 	make -s -C "$ROOT" PG_CONFIG="$PGBIN/pg_config" install >/dev/null
