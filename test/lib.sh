@@ -27,8 +27,8 @@ install_deps() {
 	fi
 	log "installing dependencies (apt-get)"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >/dev/null
-	apt-get install -y -qq --no-install-recommends \
+	apt-get -o DPkg::Lock::Timeout=300 update -qq >/dev/null
+	apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends \
 		"postgresql-$PGVER" "postgresql-server-dev-$PGVER" libcurl4-openssl-dev libssl-dev \
 		rapidjson-dev openssl curl python3 make g++ ca-certificates >/dev/null
 }
@@ -63,7 +63,7 @@ cleanup() {
 }
 
 start_postgres() {
-	WORK=$(mktemp -d /tmp/pix_fdw.XXXXXX)
+	WORK=$(mktemp -d "${PIX_TMP:-/tmp}/pix_fdw.XXXXXX")
 	chmod 755 "$WORK"
 	[ "$(id -u)" = 0 ] && chown postgres: "$WORK"
 	PGDATA=$WORK/data

@@ -70,8 +70,13 @@ Build()
 	extrato.pushdown = {
 	    {"dataTransacao", ParamKind::kDateWindow, nullptr},
 	    {"dataInclusao", ParamKind::kTimestampWindow, nullptr},
-	    {"tipoOperacao", ParamKind::kEqual, "tipoOperacao"},
-	    {"tipoTransacao", ParamKind::kEqual, "tipoTransacao"},
+	    // Only the documented values are sent (reference §4.2-4.4): the bank refuses others.
+	    {"tipoOperacao", ParamKind::kEqual, "tipoOperacao", {"C", "D"}},
+	    {"tipoTransacao", ParamKind::kEqual, "tipoTransacao",
+	     {"DEBITO_EM_CONTA", "DEPOSITO_BOLETO", "ANTECIPACAO_RECEBIVEIS", "ANTECIPACAO_RECEBIVEIS_CARTAO",
+	      "BOLETO_COBRANCA", "CAMBIO", "CASHBACK", "CHEQUE", "ESTORNO", "DOMICILIO_CARTAO", "FINANCIAMENTO",
+	      "IMPOSTO", "INTERPAG", "INVESTIMENTO", "JUROS", "MAQUININHA_GRANITO", "MULTA", "OUTROS", "PAGAMENTO",
+	      "PIX", "PROVENTOS", "SAQUE", "COMPRA_DEBITO", "DEBITO_AUTOMATICO", "TARIFA", "TRANSFERENCIA", "SEGURO"}},
 	};
 	eps.push_back(std::move(extrato));
 

@@ -39,6 +39,8 @@ struct PushdownDef {
 	const char *path;   // JSON path of the column the qual is on
 	ParamKind kind;
 	const char *param;  // query parameter (kEqual*); unused for windows
+	// kEqual: the values the bank accepts (others are filtered locally, never sent); empty: any.
+	std::vector<std::string_view> values = {};
 };
 
 struct EndpointDef {

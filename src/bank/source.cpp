@@ -24,24 +24,54 @@ SplitWindow(dates::Day first, dates::Day last, int max_days)
 	return out;
 }
 
+std::string
+RequestPlan::PageQuery(size_t window, int page, bool scroll, const std::string &scroll_id) const
+{
+	std::string q;
+	auto add = [&q](const std::string &k, const std::string &v) {
+		q += (q.empty() ? "" : "&") + k + "=" + UrlEncode(v);
+	};
+	if (endpoint->paging == Paging::kStatement) {
+		const Window &w = windows.at(window);
+		add("dataInicio", dates::Iso(w.first));
+		add("dataFim", dates::Iso(w.last));
+		if (scroll)
+			q += scroll_id.empty() ? "&scrollEnabled=true" : "&scrollId=" + UrlEncode(scroll_id);
+		else
+			add("pagina", std::to_string(page));
+		add("tamanhoPagina", std::to_string(page_size));
+	} else if (!date_param.empty() && window < windows.size()) {
+		add(date_param, dates::Iso(windows[window].first));
+	}
+	for (const auto &[k, v] : params)
+		add(k, v);
+	return q;
+}
+
 std::vector<std::string>
 RequestPlan::FirstQueries() const
 {
 	std::vector<std::string> out;
 	if (empty)
 		return out;
-	std::string tail;
-	if (endpoint->paging == Paging::kStatement)
-		tail += "&tamanhoPagina=" + std::to_string(page_size);
-	for (const auto &[k, v] : params)
-		tail += "&" + k + "=" + UrlEncode(v);
-	if (endpoint->max_window_days > 0) {
-		for (const Window &w : windows)
-			out.push_back("dataInicio=" + dates::Iso(w.first) + "&dataFim=" + dates::Iso(w.last) + tail);
+	if (endpoint->paging == Paging::kStatement || !date_param.empty()) {
+		for (size_t i = 0; i < windows.size(); i++)
+			out.push_back(PageQuery(i, 0));
 	} else {
-		out.push_back(tail.empty() ? std::string() : tail.substr(1));
+		out.push_back(PageQuery(0, 0));
 	}
 	return out;
+}
+
+std::string
+RequestPlan::Key() const
+{
+	std::string key = std::string(endpoint->name) + (empty ? " empty" : "");
+	for (const std::string &q : FirstQueries())
+		key += "\n" + q;
+	for (const auto &[k, v] : echo)
+		key += "\necho " + k + "=" + v;
+	return key;
 }
 
 RowSource::RowSource(BankClient &client, RequestPlan plan, CallStats &stats)
@@ -52,16 +82,19 @@ RowSource::RowSource(BankClient &client, RequestPlan plan, CallStats &stats)
 std::string
 RowSource::Query(bool scroll) const
 {
-	const Window &w = plan_.windows[window_];
-	std::string q = "?dataInicio=" + dates::Iso(w.first) + "&dataFim=" + dates::Iso(w.last);
-	if (scroll)
-		q += scroll_id_.empty() ? "&scrollEnabled=true" : "&scrollId=" + UrlEncode(scroll_id_);
-	else
-		q += "&pagina=" + std::to_string(page_);
-	q += "&tamanhoPagina=" + std::to_string(plan_.page_size);
-	for (const auto &[k, v] : plan_.params)
-		q += "&" + k + "=" + UrlEncode(v);
-	return q;
+	return "?" + plan_.PageQuery(window_, page_, scroll, scroll_id_);
+}
+
+void
+RowSource::CheckBudget() const
+{
+	long long api_calls = stats_.calls - stats_.tokens;
+	if (plan_.max_calls > 0 && api_calls >= plan_.max_calls)
+		throw Error(sqlstate::kTooManyRequests,
+		            "the scan of endpoint \"" + std::string(plan_.endpoint->name) + "\" reached max_calls (" +
+		                std::to_string(plan_.max_calls) + " calls to the bank) before its answer was complete",
+		            std::to_string(api_calls) + " calls were made; no partial answer is returned.",
+		            "Narrow the date range, or raise the server option max_calls.");
 }
 
 void
@@ -87,22 +120,29 @@ RowSource::FetchPage(Waiter &waiter)
 	if (plan_.empty)
 		return false;
 	if (ep.paging == Paging::kSingle) {
+		// Undated: one call. Dated (saldo per dataSaldo): one call per window, a single day each.
+		bool dated = !plan_.date_param.empty();
+		if (dated ? window_ >= plan_.windows.size() : single_done_)
+			return false;
 		single_done_ = true;
-		std::string q;
-		for (const auto &[k, v] : plan_.params)
-			q += (q.empty() ? "?" : "&") + k + "=" + UrlEncode(v);
-		HttpResponse r = client_.Get(ep.http_path + q, ep.scope, waiter, stats_);
+		std::string q = plan_.PageQuery(window_, 0);
+		CheckBudget();
+		HttpResponse r = client_.Get(ep.http_path + (q.empty() ? "" : "?" + q), ep.scope, waiter, stats_);
 		Parse(std::move(r.body));
 		stats_.pages++;
 		// Echo the asked-for parameters (and the echo-only fields) into the row when the
 		// answer lacks them (saldo's dataSaldo), so quals on them recheck true.
-		for (const auto *fields : {&plan_.params, &plan_.echo}) {
-			for (const auto &[k, v] : *fields) {
-				if (!json::Find(doc_, k))
-					doc_.AddMember(rapidjson::Value(k.c_str(), doc_.GetAllocator()),
-					               rapidjson::Value(v.c_str(), doc_.GetAllocator()), doc_.GetAllocator());
-			}
-		}
+		auto echo = [this](const std::string &k, const std::string &v) {
+			if (!json::Find(doc_, k))
+				doc_.AddMember(rapidjson::Value(k.c_str(), doc_.GetAllocator()),
+				               rapidjson::Value(v.c_str(), doc_.GetAllocator()), doc_.GetAllocator());
+		};
+		if (dated)
+			echo(plan_.date_param, dates::Iso(plan_.windows[window_].first));
+		for (const auto *fields : {&plan_.params, &plan_.echo})
+			for (const auto &[k, v] : *fields)
+				echo(k, v);
+		window_++;
 		rows_ = nullptr;
 		return true;
 	}
@@ -124,6 +164,7 @@ RowSource::FetchPage(Waiter &waiter)
 
 	for (;;) {
 		// Scroll pages are not retried: the bank's cursor may already have moved.
+		CheckBudget();
 		HttpResponse r = client_.Get(ep.http_path + Query(scroll_), ep.scope, waiter, stats_,
 		                             scroll_ ? Retry::kNever : Retry::kIdempotent);
 		Parse(std::move(r.body));
@@ -162,7 +203,7 @@ RowSource::Next(Waiter &waiter)
 {
 	if (plan_.endpoint->paging == Paging::kSingle) {
 		// One call, one row: the answer object itself.
-		if (single_done_ || !FetchPage(waiter))
+		if (!FetchPage(waiter))
 			return nullptr;
 		return &doc_;
 	}

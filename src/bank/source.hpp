@@ -36,14 +36,24 @@ struct RequestPlan {
 	// Fields added to each row without being sent (saldo without dataSaldo is today's).
 	std::vector<std::pair<std::string, std::string>> echo;
 	int page_size = 0;
+	// Single-object endpoints asked per date (saldo's dataSaldo): one call per window, each a
+	// single day, with this parameter set to it. Empty: the endpoint is not dated that way.
+	std::string date_param;
+	long long max_calls = 0;  // API calls the scan may make in all (0: no limit)
 
+	// The query string (without '?') of page `page` of window `window`, or of the scroll
+	// continuing `scroll_id` (scroll: first scroll page when scroll_id is empty). The one
+	// builder of requests: RowSource sends these and EXPLAIN shows them.
+	std::string PageQuery(size_t window, int page, bool scroll = false, const std::string &scroll_id = {}) const;
 	// The query string of each first request, in order (EXPLAIN shows these).
 	std::vector<std::string> FirstQueries() const;
+	// Identifies the request for replays within a statement.
+	std::string Key() const;
 	bool
 	operator==(const RequestPlan &o) const
 	{
 		return endpoint == o.endpoint && empty == o.empty && windows == o.windows && params == o.params &&
-		       echo == o.echo && page_size == o.page_size;
+		       echo == o.echo && page_size == o.page_size && date_param == o.date_param;
 	}
 };
 
@@ -57,6 +67,7 @@ public:
 private:
 	bool FetchPage(Waiter &waiter);
 	std::string Query(bool scroll) const;
+	void CheckBudget() const;  // throws when the plan's max_calls is used up
 	void Parse(std::string &&body);
 
 	BankClient &client_;

@@ -17,10 +17,16 @@ namespace pix::pg {
 struct TableOptions {
 	const EndpointDef *endpoint;
 	int page_size;               // tamanhoPagina
-	const char *default_window;  // an interval, or "none"
+	const char *default_window;  // an interval applied when the query has no date condition, or nullptr
+	bool has_history_start;      // history_start (table option, else server option) is set
+	DateADT history_start;       // when the account's history begins
+	int max_calls;               // bank calls one scan may make (server option)
 };
 
-constexpr const char *kDefaultWindow = "30 days";
+constexpr int kDefaultMaxCalls = 100;
+
+// "YYYY-MM-DD" -> DateADT; false when malformed or not a real date.
+bool ParseIsoDate(const char *s, DateADT *out);
 
 TableOptions GetTableOptions(Oid relid);
 // JSON path of a column: option field, else the catalogue column of that name; errors

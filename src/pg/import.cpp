@@ -33,10 +33,12 @@ ImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid server_oid)
 	ListCell *lc;
 	foreach (lc, stmt->options) {
 		DefElem *def = static_cast<DefElem *>(lfirst(lc));
-		if (strcmp(def->defname, "default_window") != 0 && strcmp(def->defname, "page_size") != 0)
+		if (strcmp(def->defname, "default_window") != 0 && strcmp(def->defname, "page_size") != 0 &&
+		    strcmp(def->defname, "history_start") != 0)
 			ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
 			                errmsg("invalid IMPORT FOREIGN SCHEMA option \"%s\"", def->defname),
-			                errhint("Valid options are: default_window, page_size (given to every imported table).")));
+			                errhint("Valid options are: default_window, history_start, page_size (given to every "
+			                        "imported table).")));
 		ValidateTableOption(def->defname, defGetString(def));
 		appendStringInfo(&extra, ", %s %s", quote_identifier(def->defname), quote_literal_cstr(defGetString(def)));
 	}

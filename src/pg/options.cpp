@@ -24,6 +24,8 @@ const OptionDef kOptions[] = {
     {"connect_timeout", ForeignServerRelationId, false, "a positive duration such as '10 s' or '500 ms'"},
     {"request_timeout", ForeignServerRelationId, false, "a positive duration such as '60 s'"},
     {"max_retry_wait", ForeignServerRelationId, false, "a duration such as '30 s' ('0' never waits to retry)"},
+    {"history_start", ForeignServerRelationId, false, "a date such as '2020-01-01': when the account's history begins"},
+    {"max_calls", ForeignServerRelationId, false, "an integer from 1 to 100000: bank calls one scan may make"},
     {"client_id", UserMappingRelationId, false, "the integration's client id"},
     {"client_secret", UserMappingRelationId, false, "the integration's client secret"},
     {"cert_file", UserMappingRelationId, true, "a PEM certificate file readable by the server"},
@@ -31,7 +33,9 @@ const OptionDef kOptions[] = {
     {"cert_pem", UserMappingRelationId, false, "PEM text starting with -----BEGIN CERTIFICATE-----"},
     {"key_pem", UserMappingRelationId, false, "unencrypted PEM private key text"},
     {"endpoint", ForeignTableRelationId, false, nullptr},
-    {"default_window", ForeignTableRelationId, false, "an interval such as '30 days', or 'none'"},
+    {"default_window", ForeignTableRelationId, false,
+     "an interval such as '30 days' (read when a query has no date condition at all), or 'none'"},
+    {"history_start", ForeignTableRelationId, false, "a date such as '2020-01-01': when the account's history begins"},
     {"page_size", ForeignTableRelationId, false, "an integer from 1 to 10000"},
     {"field", AttributeRelationId, false, "a JSON path such as 'detalhes.txId'"},
 };
@@ -179,6 +183,13 @@ ValidateValue(const OptionDef &o, const char *value)
 	} else if (strcmp(n, "default_window") == 0) {
 		if (strcmp(value, "none") != 0 && !ParseWindow(value))
 			BadValue(o, nullptr);
+	} else if (strcmp(n, "history_start") == 0) {
+		DateADT d;
+		if (!ParseIsoDate(value, &d))
+			BadValue(o, nullptr);
+	} else if (strcmp(n, "max_calls") == 0) {
+		if (!AllDigits(value) || strlen(value) > 6 || atoi(value) < 1 || atoi(value) > 100000)
+			BadValue(o, nullptr);
 	} else if (strcmp(n, "page_size") == 0) {
 		if (!AllDigits(value) || strlen(value) > 5 || atoi(value) < 1 || atoi(value) > 10000)
 			BadValue(o, nullptr);
@@ -217,11 +228,27 @@ ValidateTableOption(const char *name, const char *value)
 	ValidateValue(*o, value);
 }
 
+bool
+ParseIsoDate(const char *s, DateADT *out)
+{
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+		return false;
+	for (int i : {0, 1, 2, 3, 5, 6, 8, 9})
+		if (!isdigit(static_cast<unsigned char>(s[i])))
+			return false;
+	int y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
+	if (y < 1900 || m < 1 || m > 12 || d < 1 || d > day_tab[isleap(y)][m - 1])
+		return false;
+	*out = date2j(y, m, d) - POSTGRES_EPOCH_JDATE;
+	return true;
+}
+
 TableOptions
 GetTableOptions(Oid relid)
 {
 	ForeignTable *table = GetForeignTable(relid);
-	TableOptions t{nullptr, 10000, kDefaultWindow};
+	ForeignServer *server = GetForeignServer(table->serverid);
+	TableOptions t{nullptr, 10000, nullptr, false, 0, kDefaultMaxCalls};
 	const char *endpoint = Opt(table->options, "endpoint");
 	if (!endpoint)
 		ereport(ERROR, (errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
@@ -235,7 +262,14 @@ GetTableOptions(Oid relid)
 		t.page_size = atoi(ps);
 	t.page_size = Min(t.page_size, t.endpoint->max_page_size > 0 ? t.endpoint->max_page_size : t.page_size);
 	if (const char *w = Opt(table->options, "default_window"))
-		t.default_window = w;
+		t.default_window = strcmp(w, "none") == 0 ? nullptr : w;  // 'none': no default window
+	const char *hs = Opt(table->options, "history_start");
+	if (!hs)
+		hs = Opt(server->options, "history_start");
+	if (hs)
+		t.has_history_start = ParseIsoDate(hs, &t.history_start);
+	if (const char *mc = Opt(server->options, "max_calls"))
+		t.max_calls = atoi(mc);
 	return t;
 }
 

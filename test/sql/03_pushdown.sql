@@ -31,15 +31,18 @@ SELECT count(*) FROM inter.extrato WHERE data_transacao >= current_date + 10;
 SELECT count(*) FROM inter.extrato WHERE data_transacao = '2024-06-20' AND tipo_operacao = 'C' AND tipo_operacao = 'D';
 SELECT test.calls('extrato') AS calls, test.calls('token') AS tokens;
 
--- IN / = ANY on the date: the window is the hull of the list.
+-- IN / = ANY on the date: one window per run of listed days (a NULL element matches nothing).
 SELECT test.reset();
 SELECT count(*) FROM inter.extrato WHERE data_transacao IN ('2024-06-22', '2024-06-20');
 SELECT count(*) FROM inter.extrato WHERE data_inclusao = ANY (ARRAY['2024-06-20 14:36:12-03', NULL]::timestamptz[]);
 SELECT count(*) FROM inter.extrato WHERE data_transacao = ANY (ARRAY[NULL]::date[]);
 SELECT * FROM test.requests('extrato');
--- A date condition the bank cannot take (an OR) falls back to the default window, and
--- says so: rows outside it are not returned.
+-- An OR of bounded arms is bounded by their hull, then asked day by day exactly: the two
+-- adjacent days make one window.
+SELECT test.reset();
 SELECT count(*) FROM inter.extrato WHERE data_transacao = '2024-06-20' OR data_transacao = '2024-06-21';
+SELECT * FROM test.requests('extrato');
+SELECT count(*) AS bank_count FROM inter.extrato WHERE data_transacao BETWEEN '2024-06-20' AND '2024-06-21';
 
 -- Equality parameters push down; other quals stay local and are rechecked.
 SELECT test.reset();

@@ -60,8 +60,11 @@ ALTER SERVER inter OPTIONS (SET max_retry_wait '0');
 SELECT test.try($$SELECT count(*) FROM inter.extrato WHERE data_transacao = '2024-06-22'$$);
 SELECT test.mock('POST', '/config', '{"rate_limits":false,"limits":{"extrato":10,"token":5}}') IS NOT NULL AS limits_off;
 ALTER SERVER inter OPTIONS (DROP max_retry_wait);
--- A parameter the bank rejects: its violations are in DETAIL.
+-- A value the bank would refuse (HTTP 400) is never sent: the local recheck filters it, and
+-- the answer is the right one (no row has tipo_operacao 'X'), not an error.
+SELECT test.reset();
 SELECT count(*) FROM inter.extrato WHERE data_transacao = '2024-06-20' AND tipo_operacao = 'X';
+SELECT * FROM test.requests('extrato');
 -- A connection dropped mid-body is retried for pages; every row arrives once.
 SELECT test.reset();
 SELECT test.fault('{"endpoint":"extrato","kind":"drop","count":1}');

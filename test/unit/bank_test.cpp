@@ -99,8 +99,20 @@ main()
 	plan.windows = {Window{jan1, jan1 + 1}};
 	plan.params = {{"tipoOperacao", "C"}};
 	plan.page_size = 500;
-	Equal(plan.FirstQueries().at(0), std::string("dataInicio=2024-01-01&dataFim=2024-01-02&tamanhoPagina=500&tipoOperacao=C"),
-	      "first query of a statement window");
+	Equal(plan.FirstQueries().at(0),
+	      std::string("dataInicio=2024-01-01&dataFim=2024-01-02&pagina=0&tamanhoPagina=500&tipoOperacao=C"),
+	      "first query of a statement window (what EXPLAIN shows is what is sent)");
+	Equal(plan.PageQuery(0, 3), std::string("dataInicio=2024-01-01&dataFim=2024-01-02&pagina=3&tamanhoPagina=500&tipoOperacao=C"),
+	      "a later page of the same window");
+	Equal(plan.PageQuery(0, 0, true), std::string("dataInicio=2024-01-01&dataFim=2024-01-02&scrollEnabled=true&tamanhoPagina=500&tipoOperacao=C"),
+	      "the first scroll page");
+	RequestPlan saldo;
+	saldo.endpoint = FindEndpoint("saldo");
+	saldo.windows = {Window{jan1, jan1}, Window{jan1 + 2, jan1 + 2}};
+	saldo.date_param = "dataSaldo";
+	Check(saldo.FirstQueries() == std::vector<std::string>{"dataSaldo=2024-01-01", "dataSaldo=2024-01-03"},
+	      "saldo history: one call per date");
+	Check(saldo.Key() != plan.Key(), "requests are told apart for replays");
 	plan.empty = true;
 	Check(plan.FirstQueries().empty(), "an empty plan sends nothing");
 
