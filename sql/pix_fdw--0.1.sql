@@ -16,3 +16,15 @@ CREATE FOREIGN DATA WRAPPER pix_fdw
   VALIDATOR @extschema@.pix_fdw_validator;
 
 COMMENT ON FOREIGN DATA WRAPPER pix_fdw IS 'Banco Inter business API (statement, balance, Pix) over mutual TLS';
+
+-- This session's cached connections to the bank (one keep-alive TLS connection and its tokens
+-- per user mapping), and closing them, as postgres_fdw_get_connections/_disconnect do.
+CREATE FUNCTION @extschema@.connections(OUT server text, OUT "user" text, OUT valid boolean)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pix_fdw_connections'
+LANGUAGE C STRICT PARALLEL RESTRICTED;
+
+CREATE FUNCTION @extschema@.disconnect(server text DEFAULT NULL)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'pix_fdw_disconnect'
+LANGUAGE C PARALLEL RESTRICTED;

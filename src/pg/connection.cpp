@@ -16,10 +16,24 @@ struct Entry {
 	uint32 server_hash;
 	uint32 mapping_hash;
 	bool invalid;
+	Oid serverid;
+	Oid userid;  // the mapping's user (InvalidOid for PUBLIC)
 };
 
 // Allocated once, never freed: it lives as long as the backend.
 std::unordered_map<Oid, Entry> *entries = nullptr;
+
+// At the end of every transaction, entries made stale by an ALTER or DROP release their TLS
+// connection and secrets at once (no scan holds them any more), as postgres_fdw's
+// pgfdw_xact_callback does. Must not raise.
+void
+XactCallback(XactEvent event, void *)
+{
+	if (!entries || (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT))
+		return;
+	for (auto it = entries->begin(); it != entries->end();)
+		it = it->second.invalid ? entries->erase(it) : std::next(it);
+}
 
 // Syscache invalidation: mark entries stale; they are dropped at next use. Must not raise.
 void
@@ -101,6 +115,7 @@ PrepareBankClient(ForeignServer *server, UserMapping *um)
 	if (!entries) {
 		CacheRegisterSyscacheCallback(FOREIGNSERVEROID, InvalidateCallback, (Datum) 0);
 		CacheRegisterSyscacheCallback(USERMAPPINGOID, InvalidateCallback, (Datum) 0);
+		RegisterXactCallback(XactCallback, NULL);
 		entries = CppGuard([] { return new std::unordered_map<Oid, Entry>(); });
 	}
 	// Process pending invalidations before looking, so an ALTER just made counts.
@@ -125,7 +140,7 @@ PrepareBankClient(ForeignServer *server, UserMapping *um)
 	long days_left = CppGuard([&] {
 		auto client = std::make_shared<BankClient>(MakeServerConfig(opts));
 		long days = client->CertificateDaysLeft();
-		(*entries)[key] = Entry{std::move(client), server_hash, mapping_hash, false};
+		(*entries)[key] = Entry{std::move(client), server_hash, mapping_hash, false, server->serverid, um->userid};
 		return days;
 	});
 	if (days_left >= 0 && days_left < 30)
@@ -145,3 +160,85 @@ CachedBankClient(Oid umid)
 }
 
 }  // namespace pix::pg
+
+using namespace pix::pg;
+
+extern "C" {
+
+PG_FUNCTION_INFO_V1(pix_fdw_disconnect);
+PG_FUNCTION_INFO_V1(pix_fdw_connections);
+
+// pix_fdw.disconnect(server text DEFAULT NULL): closes this session's cached connections
+// (TLS connection and tokens) to that server, or to every server; true when one was open.
+// One still used by a running scan is closed when the scan ends.
+Datum
+pix_fdw_disconnect(PG_FUNCTION_ARGS)
+{
+	Oid serverid = InvalidOid;
+	if (!PG_ARGISNULL(0))
+		serverid = GetForeignServerByName(text_to_cstring(PG_GETARG_TEXT_PP(0)), false)->serverid;
+	bool closed = CppGuard([&] {
+		bool any = false;
+		if (!entries)
+			return any;
+		for (auto it = entries->begin(); it != entries->end();) {
+			if (OidIsValid(serverid) && it->second.serverid != serverid) {
+				++it;
+				continue;
+			}
+			any = true;
+			it = entries->erase(it);  // a running scan keeps its own reference until it ends
+		}
+		return any;
+	});
+	PG_RETURN_BOOL(closed);
+}
+
+// pix_fdw.connections(): this session's cached connections, one row per user mapping.
+Datum
+pix_fdw_connections(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+#if PG_VERSION_NUM >= 150000
+	InitMaterializedSRF(fcinfo, 0);
+#else
+	if (!rsinfo || !IsA(rsinfo, ReturnSetInfo) || !(rsinfo->allowedModes & SFRM_Materialize))
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("materialize mode required")));
+	MemoryContext old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	TupleDesc desc;
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = tuplestore_begin_heap(true, false, work_mem);
+	rsinfo->setDesc = desc;
+	MemoryContextSwitchTo(old);
+#endif
+	struct Row {
+		Oid serverid, userid;
+		bool valid;
+	};
+	int n = CppGuard([] { return entries ? static_cast<int>(entries->size()) : 0; });
+	Row *rows = static_cast<Row *>(palloc(sizeof(Row) * Max(n, 1)));
+	CppGuard([&] {
+		int i = 0;
+		if (entries)
+			for (const auto &kv : *entries)
+				rows[i++] = Row{kv.second.serverid, kv.second.userid, !kv.second.invalid};
+	});
+	for (int i = 0; i < n; i++) {
+		Datum values[3];
+		bool nulls[3] = {false, false, false};
+		ForeignServer *server = GetForeignServerExtended(rows[i].serverid, FSV_MISSING_OK);
+		if (server)
+			values[0] = CStringGetTextDatum(server->servername);
+		else
+			nulls[0] = true;
+		const char *user = OidIsValid(rows[i].userid) ? GetUserNameFromId(rows[i].userid, true) : "public";
+		values[1] = CStringGetTextDatum(user ? user : "?");
+		values[2] = BoolGetDatum(rows[i].valid);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+}  // extern "C"
