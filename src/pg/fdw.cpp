@@ -78,6 +78,7 @@ struct RelInfo {
 	bool unbounded;     // the unparameterized scan has no lower bound: it can only fail
 	double eq_selectivity;
 	double local_sel;   // of the clauses that are not pushed
+	bool joined_on_date;  // a join clause or equivalence class mentions a date column
 };
 
 // ---- time --------------------------------------------------------------------------------
@@ -716,6 +717,46 @@ EstimateScan(PlannerInfo *root, RelOptInfo *baserel, RelInfo *ri, TupleDesc tupd
 	}
 }
 
+struct EcMatch {
+	AttrNumber attno;
+};
+
+bool
+EcMemberMatches(PlannerInfo *, RelOptInfo *rel, EquivalenceClass *, EquivalenceMember *em, void *arg)
+{
+	Var *v = PlainVar(reinterpret_cast<Node *>(em->em_expr), rel->relid);
+	return v && v->varattno == static_cast<EcMatch *>(arg)->attno;
+}
+
+// Join clauses (in joininfo, or implied by an equivalence class) on date column attno.
+List *
+DateJoinClauses(PlannerInfo *root, RelOptInfo *baserel, AttrNumber attno)
+{
+	List *out = NIL;
+	ListCell *lc;
+	foreach (lc, baserel->joininfo) {
+		RestrictInfo *rinfo = static_cast<RestrictInfo *>(lfirst(lc));
+		if (bms_is_member(attno - FirstLowInvalidHeapAttributeNumber,
+		                  RelAttrs(reinterpret_cast<Node *>(rinfo->clause), baserel->relid)))
+			out = lappend(out, rinfo);
+	}
+	if (baserel->has_eclass_joins) {
+		EcMatch match{attno};
+		out = list_concat(out, generate_implied_equalities_for_column(root, baserel, EcMemberMatches, &match,
+		                                                              baserel->lateral_referencers));
+	}
+	return out;
+}
+
+bool
+JoinedOnDate(PlannerInfo *root, RelOptInfo *baserel, RelInfo *ri)
+{
+	for (int i = 0; i < ri->natts; i++)
+		if (ri->is_window[i] && DateJoinClauses(root, baserel, static_cast<AttrNumber>(i + 1)) != NIL)
+			return true;
+	return false;
+}
+
 void
 GetRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
@@ -772,6 +813,10 @@ GetRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 		if (list_length(items) == before)
 			local = lappend(local, rinfo);
 	}
+	// A join on the date restricts it too: without its own bound, the plain scan of such a
+	// query must not read a default (saldo: today's balance only) and join that.
+	ri->joined_on_date = JoinedOnDate(root, baserel, ri);
+	has_date_condition |= ri->joined_on_date;
 	EstimateScan(root, baserel, ri, tupdesc, items, has_date_condition);
 	table_close(rel, NoLock);
 
@@ -812,17 +857,6 @@ IsDateJoinClause(RelOptInfo *baserel, RelInfo *ri, RestrictInfo *rinfo)
 	Oid family, ltype, rtype;
 	int strategy;
 	return BtreeStrategy(op->opno, &family, &strategy, &ltype, &rtype) && strategy == BTEqualStrategyNumber;
-}
-
-struct EcMatch {
-	AttrNumber attno;
-};
-
-bool
-EcMemberMatches(PlannerInfo *, RelOptInfo *rel, EquivalenceClass *, EquivalenceMember *em, void *arg)
-{
-	Var *v = PlainVar(reinterpret_cast<Node *>(em->em_expr), rel->relid);
-	return v && v->varattno == static_cast<EcMatch *>(arg)->attno;
 }
 
 void
@@ -878,24 +912,14 @@ GetPaths(PlannerInfo *root, RelOptInfo *baserel, Oid)
 
 	// Joins on the date: one request per outer value instead of the whole range.
 	List *seen = NIL;
-	ListCell *lc;
-	foreach (lc, baserel->joininfo) {
-		RestrictInfo *rinfo = static_cast<RestrictInfo *>(lfirst(lc));
-		if (join_clause_is_movable_to(rinfo, baserel) && IsDateJoinClause(baserel, ri, rinfo))
-			AddParamPath(root, baserel, ri, rinfo, &seen);
-	}
-	if (baserel->has_eclass_joins) {
-		for (int i = 0; i < ri->natts; i++) {
-			if (!ri->is_window[i])
-				continue;
-			EcMatch match{static_cast<AttrNumber>(i + 1)};
-			List *clauses = generate_implied_equalities_for_column(root, baserel, EcMemberMatches, &match,
-			                                                       baserel->lateral_referencers);
-			foreach (lc, clauses) {
-				RestrictInfo *rinfo = static_cast<RestrictInfo *>(lfirst(lc));
-				if (join_clause_is_movable_to(rinfo, baserel) && IsDateJoinClause(baserel, ri, rinfo))
-					AddParamPath(root, baserel, ri, rinfo, &seen);
-			}
+	for (int i = 0; i < ri->natts; i++) {
+		if (!ri->is_window[i])
+			continue;
+		ListCell *lc;
+		foreach (lc, DateJoinClauses(root, baserel, static_cast<AttrNumber>(i + 1))) {
+			RestrictInfo *rinfo = static_cast<RestrictInfo *>(lfirst(lc));
+			if (join_clause_is_movable_to(rinfo, baserel) && IsDateJoinClause(baserel, ri, rinfo))
+				AddParamPath(root, baserel, ri, rinfo, &seen);
 		}
 	}
 }
@@ -917,6 +941,7 @@ GetPlan(PlannerInfo *, RelOptInfo *baserel, Oid foreigntableid, ForeignPath *, L
 		has_date_condition |= ClassifyClause(baserel, ri, tupdesc, foreigntableid, rinfo->clause, &items);
 	}
 	table_close(rel, NoLock);
+	has_date_condition |= ri->joined_on_date;
 	scan_clauses = extract_actual_clauses(scan_clauses, false);
 
 	List *exprs = NIL, *quals = NIL;

@@ -39,7 +39,7 @@ RESET enable_material;
 
 -- 2. The store's temporary file is released at the end of the scan: no "temporary file
 -- leak" warning (it would show above) nor in the server log.
-SELECT count(*) AS leak_warnings FROM regexp_matches(pg_read_file(:'server_log'), 'WARNING:  temporary file leak', 'g');
+SELECT count(*) AS leak_warnings FROM regexp_matches(pg_read_file(:'server_log'), '\] WARNING: {2}temporary file leak', 'g');
 
 -- 9. Values pushed on every rescan live in a per-rescan context: a correlated subplan
 -- rescanned 100 000 times (one call, then replays) peaks no higher than one rescanned 1 000
