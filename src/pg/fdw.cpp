@@ -631,6 +631,8 @@ StartScan(ForeignScanState *node, ScanState *s)
 	s->replaying = false;
 	CppGuard([&] {
 		ScanCpp &c = *s->cpp;
+		if (c.source)
+			c.source->Finish(c.waiter);  // frees the bank's scroll if the old pass left one open
 		c.source = std::make_unique<RowSource>(*c.client, c.plan, c.stats);
 	});
 }
@@ -794,9 +796,13 @@ ReScan(ForeignScanState *node)
 }
 
 void
-EndScan(ForeignScanState *)
+EndScan(ForeignScanState *node)
 {
-	// The scan context's reset callback releases the C++ state.
+	// A scan stopped early reads its open statement scroll to the end (the bank's only way
+	// to free it); the scan context's reset callback releases the C++ state.
+	ScanState *s = static_cast<ScanState *>(node->fdw_state);
+	if (s && s->cpp && s->cpp->source)
+		CppGuard([&] { s->cpp->source->Finish(s->cpp->waiter); });
 }
 
 void
