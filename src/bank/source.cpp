@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
-#include <cstring>
 #include <string_view>
 
 namespace pix {
@@ -247,10 +246,9 @@ RowSource::ScrollPage(rapidjson::SizeType n)
 	HeldScroll *h = FindHeldScroll(account_);
 	if (!h) {
 		h = &AddHeldScroll(account_);
-		std::string q = Query(true);  // "?dataInicio=...&dataFim=...&scrollEnabled=true&tamanhoPagina=..."
-		size_t mark = q.find("&scrollEnabled=true");
-		h->prefix = plan_.endpoint->http_path + q.substr(0, mark) + "&scrollId=";
-		h->suffix = q.substr(mark + std::strlen("&scrollEnabled=true"));
+		// The continuation request, as Query(true) writes it once the id is known.
+		h->prefix = plan_.endpoint->http_path + QueryHead() + "&scrollId=";
+		h->suffix = QueryTail();
 		h->scope = plan_.endpoint->scope;
 		h->rows_key = plan_.endpoint->rows_key;
 	}
@@ -264,18 +262,30 @@ RowSource::ScrollPage(rapidjson::SizeType n)
 }
 
 std::string
-RowSource::Query(bool scroll) const
+RowSource::QueryHead() const
 {
 	const Window &w = windows_[window_];
-	std::string q = "?dataInicio=" + dates::Iso(w.first) + "&dataFim=" + dates::Iso(w.last);
+	return "?dataInicio=" + dates::Iso(w.first) + "&dataFim=" + dates::Iso(w.last);
+}
+
+std::string
+RowSource::QueryTail() const
+{
+	std::string q = "&tamanhoPagina=" + std::to_string(plan_.page_size);
+	for (const auto &[k, v] : plan_.params)
+		q += "&" + k + "=" + UrlEncode(v);
+	return q;
+}
+
+std::string
+RowSource::Query(bool scroll) const
+{
+	std::string q = QueryHead();
 	if (scroll)
 		q += scroll_id_.empty() ? "&scrollEnabled=true" : "&scrollId=" + UrlEncode(scroll_id_);
 	else
 		q += "&pagina=" + std::to_string(page_);
-	q += "&tamanhoPagina=" + std::to_string(plan_.page_size);
-	for (const auto &[k, v] : plan_.params)
-		q += "&" + k + "=" + UrlEncode(v);
-	return q;
+	return q + QueryTail();
 }
 
 void

@@ -75,6 +75,8 @@ public:
 private:
 	bool FetchPage(Waiter &waiter);
 	std::string Query(bool scroll) const;
+	std::string QueryHead() const;  // the current window's dates
+	std::string QueryTail() const;  // page size and parameters
 	void Parse(std::string &&body);
 	void AcquireScroll(Waiter &waiter, long long total);
 	void ScrollPage(rapidjson::SizeType n);
