@@ -47,7 +47,35 @@ PathOf(const std::string &url_or_path)
 	return s.substr(0, s.find('?'));
 }
 
+std::map<std::string, HeldScroll> &
+HeldScrolls()
+{
+	static std::map<std::string, HeldScroll> scrolls;  // one backend, one thread
+	return scrolls;
+}
+
 }  // namespace
+
+HeldScroll *
+FindHeldScroll(const std::string &account) noexcept
+{
+	auto it = HeldScrolls().find(account);
+	return it == HeldScrolls().end() ? nullptr : &it->second;
+}
+
+HeldScroll &
+AddHeldScroll(const std::string &account)
+{
+	return HeldScrolls()[account];
+}
+
+void
+DropHeldScroll(const std::string &account) noexcept
+{
+	auto it = HeldScrolls().find(account);
+	if (it != HeldScrolls().end())
+		HeldScrolls().erase(it);
+}
 
 std::string
 UrlEncode(const std::string &s)
@@ -116,9 +144,25 @@ HttpError(const HttpResponse &resp, const std::string &what, const std::string &
 	case 400:
 	case 422:
 		state = sqlstate::kInvalidParameterValue;
-		if (type_error == "SCROLL_ALREADY_ACTIVE")
-			hint = "The bank allows one statement scroll per account at a time; an abandoned scroll "
-			       "expires after 6 minutes of inactivity.";
+		if (type_error == "SCROLL_ALREADY_ACTIVE") {
+			// pix_fdw never asks for a second scroll while this backend holds one, so the
+			// holder is another session or another system using the same account.
+			state = sqlstate::kLockNotAvailable;
+			message = "another session or system holds the bank's statement scroll for this account";
+			std::time_t by = std::time(nullptr) + kScrollIdleSeconds;
+			struct tm t;
+			char when[16] = "?";
+			if (gmtime_r(&by, &t))
+				std::strftime(when, sizeof when, "%H:%M:%S", &t);
+			hint = std::string("The bank allows one statement scroll per account (pix_fdw needs it for a day "
+			                   "with more than 10 000 transactions). It is freed when its reader reaches the "
+			                   "end; an abandoned one expires 6 minutes after its last request, at the latest "
+			                   "by ") +
+			       when + " UTC. Try again then.";
+		} else if (type_error == "SCROLL_EXPIRED") {
+			hint = "The bank closes a statement scroll 6 minutes after its last request (a cursor left idle "
+			       "that long cannot go on); run the query again.";
+		}
 		break;
 	case 401:
 		state = sqlstate::kInvalidAuthorization;
@@ -209,6 +253,7 @@ CheckClientCertificate(const TlsConfig &tls)
 BankClient::BankClient(ServerConfig cfg) : cfg_(std::move(cfg)), http_(cfg_.tls, cfg_.timeouts)
 {
 	cert_days_left_ = CheckClientCertificate(cfg_.tls);
+	account_key_ = cfg_.base_url + '\n' + cfg_.client_id + '\n' + cfg_.conta_corrente;
 }
 
 void
@@ -300,6 +345,16 @@ HttpResponse
 BankClient::Get(const std::string &path_and_query, const std::string &scope, Waiter &waiter, CallStats &stats,
                 Retry retry)
 {
+	HttpResponse resp = GetAny(path_and_query, scope, waiter, stats, retry);
+	if (resp.status >= 200 && resp.status < 300)
+		return resp;
+	throw HttpError(resp, "GET " + PathOf(path_and_query), scope);
+}
+
+HttpResponse
+BankClient::GetAny(const std::string &path_and_query, const std::string &scope, Waiter &waiter,
+                   CallStats &stats, Retry retry)
+{
 	HttpRequest req;
 	req.method = "GET";
 	req.url = cfg_.base_url + path_and_query;
@@ -314,9 +369,7 @@ BankClient::Get(const std::string &path_and_query, const std::string &scope, Wai
 			tokens_.erase(scope);  // revoked or expired early: renew once
 			continue;
 		}
-		if (resp.status >= 200 && resp.status < 300)
-			return resp;
-		throw HttpError(resp, "GET " + PathOf(path_and_query), scope);
+		return resp;
 	}
 }
 

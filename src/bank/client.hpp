@@ -33,6 +33,27 @@ struct CallStats {
 
 enum class Retry { kIdempotent, kNever };
 
+// The bank keeps at most one statement scroll per account and frees it only when it is read
+// to its end (hasMore false) or after 6 minutes without a request; there is no close call.
+// A HeldScroll is this backend's record of the scroll it has open on an account.
+constexpr long kScrollIdleSeconds = 360;
+
+struct HeldScroll {
+	const void *reader = nullptr;  // the RowSource reading it; nullptr once abandoned
+	std::string prefix;            // path and query up to the scroll id (continuation request)
+	std::string suffix;            // the rest of the query after the id
+	std::string scope;
+	std::string rows_key;          // the array of rows in each page
+	std::string scroll_id;         // the id that asks for the next page
+	std::chrono::steady_clock::time_point last_used;
+};
+
+// This backend's open scroll on an account (BankClient::AccountKey), shared by every user
+// mapping of that account; nullptr when none. Add creates, Drop forgets.
+HeldScroll *FindHeldScroll(const std::string &account) noexcept;
+HeldScroll &AddHeldScroll(const std::string &account);
+void DropHeldScroll(const std::string &account) noexcept;
+
 class BankClient {
 public:
 	explicit BankClient(ServerConfig cfg);
@@ -41,6 +62,17 @@ public:
 	// any other answer or failure is thrown as pix::Error.
 	HttpResponse Get(const std::string &path_and_query, const std::string &scope, Waiter &waiter,
 	                 CallStats &stats, Retry retry = Retry::kIdempotent);
+	// The same, but returns the bank's final answer whatever its status.
+	HttpResponse GetAny(const std::string &path_and_query, const std::string &scope, Waiter &waiter,
+	                    CallStats &stats, Retry retry = Retry::kIdempotent);
+
+	// The bank account this client reads (base URL, client_id and conta_corrente): user
+	// mappings that agree on all three share the account's one statement scroll.
+	const std::string &
+	AccountKey() const
+	{
+		return account_key_;
+	}
 
 	// Days until the client certificate expires (checked when the client was created).
 	long
@@ -67,6 +99,7 @@ private:
 	HttpClient http_;
 	std::map<std::string, Token> tokens_;  // by scope set
 	long cert_days_left_ = -1;
+	std::string account_key_;
 };
 
 // Builds the error for a non-2xx answer from the bank's Banking or Pix (RFC 7807) body.

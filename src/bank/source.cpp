@@ -6,14 +6,114 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
+#include <string_view>
 
 namespace pix {
 
 namespace {
 
 constexpr long long kTraditionalLimit = 10000;  // rows reachable with pagina/tamanhoPagina
+constexpr int kMaxEmptyScrollPages = 5;         // scroll pages in a row with hasMore but no rows
+
+using Clock = std::chrono::steady_clock;
+
+// A count in the bank's answer: a non-negative integer (a JSON number, or digits in a
+// string). -1 when missing or anything else: not a number to trust.
+long long
+Count(const rapidjson::Value &doc, const char *key)
+{
+	const rapidjson::Value *v = json::Find(doc, key);
+	if (!v)
+		return -1;
+	if (v->IsInt64())
+		return v->GetInt64() >= 0 ? v->GetInt64() : -1;
+	if (v->IsString()) {
+		std::string_view s(v->GetString(), v->GetStringLength());
+		long long out = -1;
+		if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string_view::npos)
+			return -1;
+		std::from_chars(s.data(), s.data() + s.size(), out);
+		return out;
+	}
+	return -1;
+}
+
+bool
+HasMore(const rapidjson::Value &doc, bool has_id)
+{
+	const rapidjson::Value *v = json::Find(doc, "hasMore");
+	if (v && (v->IsBool() || v->IsString()))
+		return json::GetBool(doc, "hasMore", false);
+	return has_id;  // undocumented absence: the id (null when finished) decides
+}
+
+std::string
+WindowText(const Window &w)
+{
+	return "dataInicio=" + dates::Iso(w.first) + " dataFim=" + dates::Iso(w.last);
+}
+
+// Reads this backend's abandoned scroll of `account` to its end (the bank frees it only
+// then); forgets it when done, when it already expired, or when the bank no longer knows it.
+void
+DrainScroll(BankClient &client, const std::string &account, Waiter &waiter, CallStats &stats)
+{
+	int empty = 0;
+	for (;;) {
+		HeldScroll *h = FindHeldScroll(account);
+		if (!h)
+			return;
+		if (h->scroll_id.empty() || Clock::now() - h->last_used >= std::chrono::seconds(kScrollIdleSeconds)) {
+			DropHeldScroll(account);
+			return;
+		}
+		HttpResponse r = client.GetAny(h->prefix + UrlEncode(h->scroll_id) + h->suffix, h->scope, waiter, stats);
+		rapidjson::Document doc;
+		bool parsed = !doc.Parse(r.body.c_str(), r.body.size()).HasParseError() && doc.IsObject();
+		if (r.status < 200 || r.status >= 300) {
+			if (parsed && json::GetString(doc, "typeError") == "SCROLL_EXPIRED") {
+				DropHeldScroll(account);  // closed already
+				return;
+			}
+			throw HttpError(r, "GET " + h->prefix.substr(0, h->prefix.find('?')), h->scope);
+		}
+		if (!parsed)
+			throw Error(sqlstate::kReplyHandle, "the bank's answer is not a JSON object");
+		std::string next = json::GetString(doc, "scrollId");
+		if (!HasMore(doc, !next.empty()) || next.empty()) {
+			DropHeldScroll(account);
+			return;
+		}
+		const rapidjson::Value *rows = json::Find(doc, h->rows_key);
+		empty = rows && rows->IsArray() && rows->Size() > 0 ? 0 : empty + 1;
+		if (empty >= kMaxEmptyScrollPages)
+			throw Error(sqlstate::kReplyHandle, "the bank's statement scroll keeps answering empty pages with hasMore");
+		h->scroll_id = std::move(next);
+		h->last_used = Clock::now();
+	}
+}
 
 }  // namespace
+
+std::vector<Window>
+SplitForTotal(const Window &w, long long total, long long limit)
+{
+	long long days = w.last - w.first + 1;
+	if (days <= 1 || total <= limit)
+		return {w};
+	// Aim at 80 % of the limit per part, so that uneven days rarely need a second split.
+	long long k = total / (limit - limit / 5) + 1;
+	k = std::clamp<long long>(k, 2, days);
+	std::vector<Window> out;
+	dates::Day start = w.first;
+	for (long long i = 0; i < k; i++) {
+		long long len = days / k + (i < days % k ? 1 : 0);
+		out.push_back(Window{start, static_cast<dates::Day>(start + len - 1)});
+		start += len;
+	}
+	return out;
+}
 
 std::vector<Window>
 SplitWindow(dates::Day first, dates::Day last, int max_days)
@@ -25,14 +125,13 @@ SplitWindow(dates::Day first, dates::Day last, int max_days)
 }
 
 std::string
-RequestPlan::PageQuery(size_t window, int page, bool scroll, const std::string &scroll_id) const
+RequestPlan::PageQuery(const Window &w, int page, bool scroll, const std::string &scroll_id) const
 {
 	std::string q;
 	auto add = [&q](const std::string &k, const std::string &v) {
 		q += (q.empty() ? "" : "&") + k + "=" + UrlEncode(v);
 	};
 	if (endpoint->paging == Paging::kStatement) {
-		const Window &w = windows.at(window);
 		add("dataInicio", dates::Iso(w.first));
 		add("dataFim", dates::Iso(w.last));
 		if (scroll)
@@ -40,8 +139,8 @@ RequestPlan::PageQuery(size_t window, int page, bool scroll, const std::string &
 		else
 			add("pagina", std::to_string(page));
 		add("tamanhoPagina", std::to_string(page_size));
-	} else if (!date_param.empty() && window < windows.size()) {
-		add(date_param, dates::Iso(windows[window].first));
+	} else if (!date_param.empty()) {
+		add(date_param, dates::Iso(w.first));
 	}
 	for (const auto &[k, v] : params)
 		add(k, v);
@@ -55,10 +154,10 @@ RequestPlan::FirstQueries() const
 	if (empty)
 		return out;
 	if (endpoint->paging == Paging::kStatement || !date_param.empty()) {
-		for (size_t i = 0; i < windows.size(); i++)
-			out.push_back(PageQuery(i, 0));
+		for (const Window &w : windows)
+			out.push_back(PageQuery(w, 0));
 	} else {
-		out.push_back(PageQuery(0, 0));
+		out.push_back(PageQuery(Window{0, 0}, 0));
 	}
 	return out;
 }
@@ -75,14 +174,130 @@ RequestPlan::Key() const
 }
 
 RowSource::RowSource(BankClient &client, RequestPlan plan, CallStats &stats)
-    : client_(client), plan_(std::move(plan)), stats_(stats)
+    : client_(client), plan_(std::move(plan)), stats_(stats), windows_(plan_.windows)
 {
+}
+
+RowSource::~RowSource()
+{
+	// No request here (it would need the Waiter, and this may run during an abort): an
+	// unfinished scroll is left abandoned, for this backend's next scroll to read to its end.
+	if (!account_.empty()) {
+		HeldScroll *h = FindHeldScroll(account_);
+		if (h && h->reader == this)
+			h->reader = nullptr;
+	}
+}
+
+void
+RowSource::Finish(Waiter &waiter)
+{
+	finished_ = true;
+	rows_ = nullptr;
+	if (account_.empty())
+		return;
+	std::string account = std::move(account_);
+	account_.clear();
+	HeldScroll *h = FindHeldScroll(account);
+	if (!h || h->reader != this)
+		return;
+	h->reader = nullptr;
+	try {
+		DrainScroll(client_, account, waiter, stats_);
+	} catch (const Error &) {
+		// Left abandoned: freed by this backend's next scroll, or expired by the bank.
+	}
+}
+
+void
+RowSource::AcquireScroll(Waiter &waiter, long long total)
+{
+	const std::string &account = client_.AccountKey();
+	HeldScroll *held = FindHeldScroll(account);
+	if (held && held->reader)
+		throw Error(sqlstate::kFeatureNotSupported,
+		            "a second statement scroll of this bank account is needed while this session still reads one",
+		            "The window " + WindowText(windows_[window_]) + " has " +
+		                (total >= 0 ? std::to_string(total) : std::string("an uncounted number of")) +
+		                " transactions, more than pages reach, and the bank allows one scroll per account; "
+		                "another scan of this session (in this query or an open cursor) has not finished "
+		                "reading its scroll.",
+		            "Read one of the two scans into a temporary table first (CREATE TEMP TABLE ... AS "
+		            "SELECT ...) and use that table in the query.");
+	if (held) {
+		// Left open by a scan of this backend that failed: read it to its end first.
+		try {
+			DrainScroll(client_, account, waiter, stats_);
+		} catch (const Error &e) {
+			throw Error(e.State(),
+			            std::string("could not free the statement scroll an earlier query of this session left "
+			                        "open: ") + e.what(),
+			            e.Detail(),
+			            "The bank frees it at the latest 6 minutes after its last request; run the query "
+			            "again then.");
+		}
+	}
+	scroll_id_.clear();
+	scroll_total_ = -1;
+	scroll_rows_ = 0;
+	empty_pages_ = 0;
+}
+
+void
+RowSource::ScrollPage(rapidjson::SizeType n)
+{
+	const rapidjson::Value *id = json::Find(doc_, "scrollId");
+	std::string next = id && id->IsString() ? std::string(id->GetString(), id->GetStringLength()) : "";
+	bool more = HasMore(doc_, !next.empty());
+	if (scroll_id_.empty())
+		scroll_total_ = Count(doc_, "totalElementos");  // the scroll's first page
+	scroll_rows_ += n;
+	if (!more) {
+		// Closed by the bank with this page.
+		if (!account_.empty()) {
+			DropHeldScroll(account_);
+			account_.clear();
+		}
+		window_done_ = true;
+		if (scroll_total_ >= 0 && scroll_rows_ < scroll_total_)
+			throw Error(sqlstate::kReplyHandle,
+			            "the bank's statement scroll ended after " + std::to_string(scroll_rows_) + " of the " +
+			                std::to_string(scroll_total_) + " transactions it counted",
+			            "Window " + WindowText(windows_[window_]) + ".");
+		return;
+	}
+	if (next.empty())
+		throw Error(sqlstate::kReplyHandle, "the bank's statement scroll has more rows but gave no scrollId",
+		            "Window " + WindowText(windows_[window_]) + ".");
+	empty_pages_ = n == 0 ? empty_pages_ + 1 : 0;
+	if (account_.empty())
+		account_ = client_.AccountKey();
+	HeldScroll *h = FindHeldScroll(account_);
+	if (!h) {
+		h = &AddHeldScroll(account_);
+		// The continuation request, as Query(true) writes it once the id is known: the one
+		// builder's text around a marker id.
+		const std::string marker = "\x01";
+		std::string q = "?" + plan_.PageQuery(windows_[window_], 0, true, marker);
+		size_t at = q.find(UrlEncode(marker));
+		h->prefix = plan_.endpoint->http_path + q.substr(0, at);
+		h->suffix = q.substr(at + UrlEncode(marker).size());
+		h->scope = plan_.endpoint->scope;
+		h->rows_key = plan_.endpoint->rows_key;
+	}
+	h->reader = this;
+	h->scroll_id = next;
+	h->last_used = Clock::now();
+	scroll_id_ = std::move(next);
+	if (empty_pages_ >= kMaxEmptyScrollPages)
+		throw Error(sqlstate::kReplyHandle, "the bank's statement scroll keeps answering empty pages with hasMore",
+		            "Window " + WindowText(windows_[window_]) + ".");
 }
 
 std::string
 RowSource::Query(bool scroll) const
 {
-	return "?" + plan_.PageQuery(window_, page_, scroll, scroll_id_);
+	return "?" + plan_.PageQuery(windows_[window_], page_, scroll, scroll_id_);
 }
 
 void
@@ -125,7 +340,7 @@ RowSource::FetchPage(Waiter &waiter)
 		if (dated ? window_ >= plan_.windows.size() : single_done_)
 			return false;
 		single_done_ = true;
-		std::string q = plan_.PageQuery(window_, 0);
+		std::string q = plan_.PageQuery(dated ? plan_.windows[window_] : Window{0, 0}, 0);
 		CheckBudget();
 		HttpResponse r = client_.Get(ep.http_path + (q.empty() ? "" : "?" + q), ep.scope, waiter, stats_);
 		Parse(std::move(r.body));
@@ -149,11 +364,13 @@ RowSource::FetchPage(Waiter &waiter)
 
 	// Statement: move to the next window when the current one is exhausted.
 	for (;;) {
+		if (finished_)
+			return false;
 		if (window_open_ && !window_done_)
 			break;
 		if (window_open_)
 			window_++;
-		if (window_ >= plan_.windows.size())
+		if (window_ >= windows_.size())
 			return false;
 		window_open_ = true;
 		window_done_ = false;
@@ -176,22 +393,41 @@ RowSource::FetchPage(Waiter &waiter)
 			throw Error(sqlstate::kReplyHandle, std::string("the bank's answer has a non-array \"") + ep.rows_key + "\"");
 		rapidjson::SizeType n = rows ? rows->Size() : 0;
 		if (!scroll_) {
-			long long total = json::GetInt(doc_, "totalElementos", -1);
-			if (page_ == 0 && total > kTraditionalLimit) {
-				// More than the pages can reach: read this window again in scroll mode.
-				scroll_ = true;
-				continue;
-			}
-			long long pages = json::GetInt(doc_, "totalPaginas", -1);
+			long long total = Count(doc_, "totalElementos");
+			long long pages = Count(doc_, "totalPaginas");
 			bool last = json::GetBool(doc_, "ultimaPagina", false);
+			if (page_ == 0) {
+				if (total >= 0 && total < n)
+					total = -1;  // fewer than this very page: not a count to trust
+				// Can pages reach the whole window? Without a usable total only when this page
+				// is all there is, or totalPaginas bounds the window within the limit.
+				bool reachable = total >= 0 ? total <= kTraditionalLimit
+				                            : last || n < static_cast<rapidjson::SizeType>(plan_.page_size) ||
+				                                  (pages >= 1 && pages <= kTraditionalLimit / plan_.page_size);
+				if (!reachable) {
+					std::vector<Window> parts = SplitForTotal(windows_[window_], total, kTraditionalLimit);
+					if (parts.size() > 1) {
+						// Read it again as smaller windows, from the first one's first page.
+						windows_.erase(windows_.begin() + window_);
+						windows_.insert(windows_.begin() + window_, parts.begin(), parts.end());
+						continue;
+					}
+					// A single day over the limit, or a window the bank does not count: only a
+					// scroll reads it whole.
+					AcquireScroll(waiter, total);
+					scroll_ = true;
+					continue;
+				}
+			}
 			page_++;
-			window_done_ = last || n == 0 || (pages >= 0 && page_ >= pages) ||
-			               static_cast<long long>(page_) * plan_.page_size >= kTraditionalLimit;
+			window_done_ = last || n == 0 || (pages >= 0 && page_ >= pages);
+			if (!window_done_ && static_cast<long long>(page_) * plan_.page_size >= kTraditionalLimit)
+				throw Error(sqlstate::kReplyHandle,
+				            "the bank's statement pages stop at 10 000 transactions, but this window has more",
+				            "Window " + WindowText(windows_[window_]) + "; its first page counted " +
+				                (total >= 0 ? std::to_string(total) : std::string("no")) + " transactions.");
 		} else {
-			const rapidjson::Value *id = json::Find(doc_, "scrollId");
-			scroll_id_ = id && id->IsString() ? id->GetString() : "";
-			bool more = json::GetBool(doc_, "hasMore", false);
-			window_done_ = !more || scroll_id_.empty() || n == 0;
+			ScrollPage(n);
 		}
 		rows_ = rows;
 		return true;

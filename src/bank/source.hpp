@@ -28,6 +28,11 @@ struct Window {
 // Splits [first, last] into consecutive windows of at most max_days days (both ends counted).
 std::vector<Window> SplitWindow(dates::Day first, dates::Day last, int max_days);
 
+// The parts a multi-day window with `total` transactions is read as when that is more than
+// `limit` (what pages reach): about total / (0.8 limit) windows of near-equal days, at least
+// two and at most one per day. A single day is returned whole (it needs a scroll).
+std::vector<Window> SplitForTotal(const Window &w, long long total, long long limit);
+
 struct RequestPlan {
 	const EndpointDef *endpoint = nullptr;
 	bool empty = false;                                       // contradictory quals: no call at all
@@ -41,10 +46,10 @@ struct RequestPlan {
 	std::string date_param;
 	long long max_calls = 0;  // API calls the scan may make in all (0: no limit)
 
-	// The query string (without '?') of page `page` of window `window`, or of the scroll
+	// The query string (without '?') of page `page` of window `w`, or of the scroll
 	// continuing `scroll_id` (scroll: first scroll page when scroll_id is empty). The one
 	// builder of requests: RowSource sends these and EXPLAIN shows them.
-	std::string PageQuery(size_t window, int page, bool scroll = false, const std::string &scroll_id = {}) const;
+	std::string PageQuery(const Window &w, int page, bool scroll = false, const std::string &scroll_id = {}) const;
 	// The query string of each first request, in order (EXPLAIN shows these).
 	std::vector<std::string> FirstQueries() const;
 	// Identifies the request for replays within a statement.
@@ -59,26 +64,47 @@ struct RequestPlan {
 
 // Streams the rows of a plan. Next() returns the next row object (valid until the
 // following call) or nullptr at the end.
+//
+// A statement window whose first page counts more than the 10 000 rows pages reach is read
+// again as smaller windows; only a single such day is read with the bank's scroll, of which
+// there is one per account (see HeldScroll). A scan that stops early must call Finish().
 class RowSource {
 public:
 	RowSource(BankClient &client, RequestPlan plan, CallStats &stats);
+	~RowSource();
+	RowSource(const RowSource &) = delete;
+	RowSource &operator=(const RowSource &) = delete;
 	const rapidjson::Value *Next(Waiter &waiter);
+	// Ends the scan early (LIMIT, a rescan that discards it, the end of the statement):
+	// reads an unfinished scroll to its end, as that is the only way to free the account's
+	// scroll for everyone else. Next() returns nullptr afterwards. Errors other than an
+	// interrupt are not raised: the scroll is then freed by this backend's next scroll, or
+	// expires 6 minutes after its last request.
+	void Finish(Waiter &waiter);
 
 private:
 	bool FetchPage(Waiter &waiter);
 	std::string Query(bool scroll) const;
 	void CheckBudget() const;  // throws when the plan's max_calls is used up
 	void Parse(std::string &&body);
+	void AcquireScroll(Waiter &waiter, long long total);
+	void ScrollPage(rapidjson::SizeType n);
 
 	BankClient &client_;
 	RequestPlan plan_;
 	CallStats &stats_;
+	std::vector<Window> windows_;  // plan_.windows, with those over 10 000 rows split
 	size_t window_ = 0;       // index of the current window
 	bool window_open_ = false;
 	bool window_done_ = false;
 	int page_ = 0;
 	bool scroll_ = false;
 	std::string scroll_id_;
+	std::string account_;     // set while this source holds the account's scroll
+	long long scroll_total_ = -1;  // totalElementos of the scroll's first page, -1 unknown
+	long long scroll_rows_ = 0;    // rows the scroll gave so far
+	int empty_pages_ = 0;     // consecutive scroll pages without rows
+	bool finished_ = false;
 	std::string body_;        // the current page (parsed in situ)
 	rapidjson::Document doc_;
 	const rapidjson::Value *rows_ = nullptr;

@@ -1142,6 +1142,19 @@ CheckRequest(ScanState *s)
 		                errhint("Narrow the date range, or raise the server option max_calls.")));
 }
 
+// Ends the bank pass in progress: reads an open statement scroll to its end (the bank's only
+// way to free it) and forgets rows of a request read half-way (they cannot be replayed).
+void
+DropSource(ScanCpp &c)
+{
+	if (c.source)
+		c.source->Finish(c.waiter);
+	if (c.current && !c.current->complete)
+		c.stored.erase(c.key);
+	c.current = nullptr;
+	c.source.reset();
+}
+
 // Computes the request and decides between replaying stored rows and calling the bank.
 void
 StartScan(ForeignScanState *node, ScanState *s)
@@ -1160,20 +1173,20 @@ StartScan(ForeignScanState *node, ScanState *s)
 	CppGuard([&] {
 		ScanCpp &c = *s->cpp;
 		std::string key = c.plan.Key();
-		if (has_store) {
-			auto it = c.stored.find(key);
-			// A finished request, or the one still being read: replay what is stored.
-			if (it != c.stored.end() && (it->second.complete || (c.source && key == c.key))) {
-				replay = true;
-				start = it->second.start;
-				count = it->second.count;
-				complete = it->second.complete;
-				return;
-			}
-			if (c.current && !c.current->complete)
-				c.stored.erase(c.key);  // abandoned half-way: its rows cannot be replayed
+		bool continuing = c.source && key == c.key;
+		auto it = has_store ? c.stored.find(key) : c.stored.end();
+		// A finished request, or the one still being read: replay what is stored.
+		if (it != c.stored.end() && (it->second.complete || continuing)) {
+			replay = true;
+			start = it->second.start;
+			count = it->second.count;
+			complete = it->second.complete;
+			if (!continuing)
+				DropSource(c);
+			c.key = key;
+			return;
 		}
-		c.current = nullptr;
+		DropSource(c);
 		c.key = key;
 		c.source = std::make_unique<RowSource>(*c.client, c.plan, c.stats);
 		if (has_store) {
@@ -1454,12 +1467,15 @@ ReScan(ForeignScanState *node)
 void
 EndScan(ForeignScanState *node)
 {
+	// A scan stopped early reads its open statement scroll to the end (the bank's only way
+	// to free it); the scan context's reset callback releases the C++ state.
 	ScanState *s = static_cast<ScanState *>(node->fdw_state);
+	if (s && s->cpp && s->cpp->source)
+		CppGuard([&] { s->cpp->source->Finish(s->cpp->waiter); });
 	if (s && s->store) {
 		tuplestore_end(s->store);  // its temporary file, if it spilled
 		s->store = nullptr;
 	}
-	// The scan context's reset callback releases the C++ state.
 }
 
 void

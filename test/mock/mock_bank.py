@@ -20,7 +20,8 @@ What is modelled:
   the optional x-conta-corrente header (ref §1.3).
 * Deterministic statement data: every day from 2023-01-01 to "today" in Brasília time
   (UTC-3) has generated transactions; 2025-03-10..2025-03-14 have 2 600 each (more than
-  traditional pagination can reach); 2024-06-20 holds five hand-written fixtures. Field
+  traditional pagination can reach in one window); 2025-03-17 alone has 12 000 (only a
+  scroll reaches them all); 2024-06-20 holds five hand-written fixtures. Field
   formats follow ref §4.2-§4.3 and §8 items 5, 6, 10 (valor a string without fixed scale,
   dataInclusao local time with optional fraction, polymorphic/absent/null detalhes).
 
@@ -81,7 +82,9 @@ def dumps(obj) -> str:
 
 FIRST_DAY = dt.date(2023, 1, 1)                 # the account's first day with movements
 BUSY_DAYS = frozenset(dt.date(2025, 3, d) for d in range(10, 15))
-BUSY_DAY_ROWS = 2600                            # 5 x 2 600 = 13 000 > 10 000 (needs scroll)
+BUSY_DAY_ROWS = 2600                            # 5 x 2 600 = 13 000 > 10 000 (one window cannot)
+HUGE_DAY = dt.date(2025, 3, 17)                 # a single day over 10 000: needs scroll
+HUGE_DAY_ROWS = 12000
 FIXTURE_DAY = dt.date(2024, 6, 20)
 # Balance before FIRST_DAY. Large because fixture (e) is a debit of 1 234 567 890.12.
 OPENING_BALANCE = Decimal("1300000000.00")
@@ -483,7 +486,7 @@ def day_rows(day: dt.date) -> tuple[Row, ...]:
     if day == FIXTURE_DAY:
         return tuple(_fixture_rows())
     rng = random.Random(day.isoformat())
-    n = BUSY_DAY_ROWS if day in BUSY_DAYS else rng.randint(3, 12)
+    n = BUSY_DAY_ROWS if day in BUSY_DAYS else HUGE_DAY_ROWS if day == HUGE_DAY else rng.randint(3, 12)
     rows = [_gen_row(rng, day, seq) for seq in range(n)]
     rows.sort(key=lambda r: r.key, reverse=True)
     return tuple(rows)
@@ -696,7 +699,7 @@ class Token:
 @dataclass
 class Scroll:
     id: str
-    client_id: str
+    account: tuple      # (client_id, x-conta-corrente or None): one active scroll per account
     rows: tuple
     size: int
     pos: int
@@ -706,17 +709,21 @@ class Scroll:
 @dataclass
 class Fault:
     endpoint: str       # endpoint name or "*"
-    kind: str           # delay | hang | drop | status | empty_body
+    kind: str           # delay | hang | drop | status | empty_body | total
     ms: int
     status: int
     count: int          # remaining applications; -1 = until reset
+    total: object = None  # kind "total": the totalElementos to answer (None: leave it out)
 
     def describe(self) -> dict:
-        return {"endpoint": self.endpoint, "kind": self.kind, "ms": self.ms,
-                "status": self.status, "count": self.count}
+        d = {"endpoint": self.endpoint, "kind": self.kind, "ms": self.ms,
+             "status": self.status, "count": self.count}
+        if self.kind == "total":
+            d["total"] = self.total
+        return d
 
 
-FAULT_KINDS = ("delay", "hang", "drop", "status", "empty_body")
+FAULT_KINDS = ("delay", "hang", "drop", "status", "empty_body", "total")
 REQUEST_LOG_SIZE = 5000
 HANG_MAX_SECONDS = 600
 
@@ -813,7 +820,7 @@ class State:
                         f.count -= 1
                         if f.count == 0:
                             self.faults.remove(f)
-                    return Fault(f.endpoint, f.kind, f.ms, f.status, f.count), self.fault_epoch
+                    return Fault(f.endpoint, f.kind, f.ms, f.status, f.count, f.total), self.fault_epoch
             return None
 
     def clear_faults(self) -> None:
@@ -826,19 +833,20 @@ class State:
         for sid in [s.id for s in self.scrolls.values() if now - s.last_used > self.scroll_ttl]:
             del self.scrolls[sid]
 
-    def start_scroll(self, client_id: str, rows: tuple, size: int):
-        """Returns (page, scroll_id or None, has_more) or None if a scroll is active."""
+    def start_scroll(self, account: tuple, rows: tuple, size: int):
+        """Returns (page, scroll_id or None, has_more, total) or None if the account
+        (client_id, conta) already has an active scroll (ref §4.2: one per account)."""
         with self.lock:
             now = time.monotonic()
             self._expire_scrolls(now)
-            if any(s.client_id == client_id for s in self.scrolls.values()):
+            if any(s.account == account for s in self.scrolls.values()):
                 return None
             page = rows[:size]
             has_more = len(rows) > size
             sid = None
             if has_more:
                 sid = str(uuid.uuid4())
-                self.scrolls[sid] = Scroll(sid, client_id, rows, size, size, now)
+                self.scrolls[sid] = Scroll(sid, account, rows, size, size, now)
             return page, sid, has_more, len(rows)
 
     def continue_scroll(self, client_id: str, sid: str):
@@ -847,7 +855,7 @@ class State:
             now = time.monotonic()
             self._expire_scrolls(now)
             s = self.scrolls.get(sid)
-            if s is None or s.client_id != client_id:
+            if s is None or s.account[0] != client_id:
                 return None
             page = s.rows[s.pos:s.pos + s.size]
             s.pos += len(page)
@@ -856,6 +864,14 @@ class State:
             if not has_more:             # auto-closed when hasMore is false (ref §4.2)
                 del self.scrolls[sid]
             return page, (sid if has_more else None), has_more, len(s.rows)
+
+    def active_scrolls(self) -> list:
+        with self.lock:
+            now = time.monotonic()
+            self._expire_scrolls(now)
+            return [{"client_id": s.account[0], "conta": s.account[1], "size": s.size, "pos": s.pos,
+                     "total": len(s.rows), "idle_s": round(now - s.last_used, 3)}
+                    for s in self.scrolls.values()]
 
     # ---- control --------------------------------------------------------------------
     def reset(self, forget_tokens: bool) -> None:
@@ -1072,7 +1088,7 @@ def h_extrato_completo(ctx: Ctx) -> Response:
     rows = window_rows(inicio, fim, op, tipo)
 
     if scroll_raw == "true":
-        got = state.start_scroll(ctx.client_id, rows, size)
+        got = state.start_scroll((ctx.client_id, ctx.headers.get("x-conta-corrente")), rows, size)
         if got is None:
             # Body exactly as the portal example (ref §4.2): no "status" field.
             return Response(400, dumps({
@@ -1101,6 +1117,21 @@ def scroll_page(page, sid, has_more, total) -> Response:
     head = dumps({"totalElementos": total, "numeroDeElementos": len(page),
                   "scrollId": sid, "hasMore": has_more})
     return Response(200, (head[:-1] + ',"transacoes":' + _rows_json(page) + "}").encode("utf-8"))
+
+
+def with_total(resp: Response, total) -> Response:
+    """The "total" fault: a statement answer whose totalElementos is left out (None) or
+    replaced by the given JSON value, to test clients that must not trust it blindly."""
+    if resp.status != 200:
+        return resp
+    d = json.loads(resp.body)
+    if not isinstance(d, dict) or "totalElementos" not in d:
+        return resp
+    if total is None:
+        del d["totalElementos"]
+    else:
+        d["totalElementos"] = total
+    return Response(resp.status, dumps(d).encode("utf-8"), resp.content_type, resp.headers)
 
 
 def scroll_expired() -> Response:
@@ -1369,6 +1400,8 @@ class BankHandler(JSONHandlerBase):
                             headers=[("Retry-After", "1")] if fault.status == 429 else [])
         else:
             resp = self.process(ctx, route, path_known, retry_after)
+            if fault and fault.kind == "total":
+                resp = with_total(resp, fault.total)
         entry["status"] = resp.status
         self.send(resp, partial=bool(fault and fault.kind == "drop"))
         self.log_line(entry, endpoint, limited_client, t0, fault.kind if fault else "")
@@ -1503,8 +1536,13 @@ class ControlHandler(JSONHandlerBase):
     POST /config                     JSON with any of those keys ("limits" is merged)
     GET  /fault                      pending faults
     POST /fault                      {"endpoint": NAME|"*", "kind": delay|hang|drop|status|
-                                     empty_body, "ms": 500, "status": 503, "count": 1|N|-1}
+                                     empty_body|total, "ms": 500, "status": 503,
+                                     "count": 1|N|-1, "total": JSON}; kind "total" answers
+                                     normally but with totalElementos replaced by "total"
+                                     (left out when "total" is null or absent)
     DELETE /fault                    clear pending faults (and release hung requests)
+    GET  /scrolls                    active statement scrolls: [{"client_id","conta","size",
+                                     "pos","total","idle_s"}]
     GET  /summary?dataInicio=&dataFim=[&tipoOperacao=][&tipoTransacao=]
                                      {"count","sum_c","sum_d"} of the generated statement
     """
@@ -1536,6 +1574,7 @@ class ControlHandler(JSONHandlerBase):
             ("GET", "/fault"): self.c_fault_get,
             ("POST", "/fault"): self.c_fault_post,
             ("DELETE", "/fault"): self.c_fault_delete,
+            ("GET", "/scrolls"): self.c_scrolls,
             ("GET", "/summary"): self.c_summary,
         }.get(key)
         if fn is None:
@@ -1633,7 +1672,7 @@ class ControlHandler(JSONHandlerBase):
                 return 400, {"error": f"{name} must be an integer"}
         if ms < 0 or not 100 <= status <= 599 or (count < 1 and count != -1):
             return 400, {"error": "need ms >= 0, 100 <= status <= 599, count >= 1 or -1"}
-        f = Fault(endpoint, kind, ms, status, count)
+        f = Fault(endpoint, kind, ms, status, count, data.get("total"))
         with self.state.lock:
             self.state.faults.append(f)
             pending = [x.describe() for x in self.state.faults]
@@ -1642,6 +1681,9 @@ class ControlHandler(JSONHandlerBase):
     def c_fault_delete(self, q, data):
         self.state.clear_faults()
         return 200, {"ok": True}
+
+    def c_scrolls(self, q, data):
+        return 200, self.state.active_scrolls()
 
     def c_summary(self, q, data):
         inicio, fim = parse_date(q.get("dataInicio", "")), parse_date(q.get("dataFim", ""))

@@ -289,6 +289,26 @@ extrato "dataInicio=2024-06-20&dataFim=2024-06-20&scrollEnabled=true"
 eq "one-page scroll: hasMore false, scrollId null, closed" "200 5 False None" "$CODE $(j 'd["numeroDeElementos"]') $(j 'd["hasMore"]') $(j 'repr(d["scrollId"])')"
 extrato "dataInicio=2024-06-20&dataFim=2024-06-20&scrollEnabled=true"
 eq "...so another scroll may start" 200 "$CODE"
+ctl POST /reset >/dev/null
+extrato "dataInicio=2025-03-17&dataFim=2025-03-17&tamanhoPagina=10000"
+eq "2025-03-17 alone has 12000 (one day over the page limit)" "200 12000" "$CODE $(j 'd["totalElementos"]')"
+extrato "dataInicio=2025-03-17&dataFim=2025-03-17&scrollEnabled=true&tamanhoPagina=10000"
+eq "GET /scrolls lists the active scroll" '[{"client_id":"pix-test-client","conta":null,"size":10000,"pos":10000,"total":12000}]' \
+    "$(ctl GET /scrolls | "$PY" -c 'import json,sys; l=json.load(sys.stdin); [s.pop("idle_s") for s in l]; print(json.dumps(l,separators=(",",":")))')"
+req -H "$(auth)" -H "x-conta-corrente: 87654321" "$(B '/banking/v2/extrato/completo?dataInicio=2024-06-20&dataFim=2024-06-21&scrollEnabled=true&tamanhoPagina=2')"
+eq "one scroll per account: another conta of the integration may scroll" "200 True" "$CODE $(j 'd["hasMore"]')"
+extrato "dataInicio=2024-06-20&dataFim=2024-06-20&scrollEnabled=true"
+eq "...while the same account may not" "400 SCROLL_ALREADY_ACTIVE" "$CODE $(j 'd["typeError"]')"
+ctl POST /reset >/dev/null
+eq "reset: no active scroll" "[]" "$(ctl GET /scrolls)"
+ctl POST /fault '{"endpoint":"extrato","kind":"total","count":1}' >/dev/null
+extrato "dataInicio=2024-06-20&dataFim=2024-06-20"
+eq "fault total (absent): totalElementos left out, rows kept" "200 False 5" "$CODE $(j '"totalElementos" in d') $(j 'len(d["transacoes"])')"
+ctl POST /fault '{"endpoint":"extrato","kind":"total","total":"x","count":1}' >/dev/null
+extrato "dataInicio=2024-06-20&dataFim=2024-06-20"
+eq "fault total (value): totalElementos replaced" "200 x" "$CODE $(j 'd["totalElementos"]')"
+extrato "dataInicio=2024-06-20&dataFim=2024-06-20"
+eq "...once" "200 5" "$CODE $(j 'd["totalElementos"]')"
 
 # ------------------------------------------------------------------------------------------
 echo "# TLS client authentication"

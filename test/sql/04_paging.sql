@@ -12,8 +12,8 @@ FROM test.mock('GET', '/summary?dataInicio=2024-05-01&dataFim=2024-05-10') s;
 SELECT test.calls('extrato') AS calls;
 SELECT * FROM test.requests('extrato') LIMIT 3;
 
--- 13 000 transactions in five days: traditional paging cannot reach them all, so the
--- window is read in scroll mode.
+-- 13 000 transactions in five days: one window's pages cannot reach them all, so the
+-- window is read again as two smaller ones (3 + 2 days), without the bank's scroll.
 SELECT test.reset();
 SELECT count(*) AS n, count(DISTINCT id_transacao) AS distinct_ids, sum(valor) AS total,
        sum(valor) = (SELECT (s ->> 'sum_c')::numeric + (s ->> 'sum_d')::numeric

@@ -92,6 +92,25 @@ main()
 	Check(SplitWindow(jan1, jan1 + 365, 90).size() == 5, "366 days are five windows");
 	Check(SplitWindow(jan1 + 1, jan1, 90).empty(), "an inverted range is no window");
 
+	// Windows over the 10 000 rows pages reach: near-equal parts, one day at the least.
+	auto contiguous = [](const std::vector<Window> &parts, const Window &whole) {
+		bool ok = !parts.empty() && parts.front().first == whole.first && parts.back().last == whole.last;
+		for (size_t i = 0; ok && i < parts.size(); i++)
+			ok = parts[i].first <= parts[i].last && (i == 0 || parts[i].first == parts[i - 1].last + 1);
+		return ok;
+	};
+	Window five{jan1, jan1 + 4};
+	auto p2 = SplitForTotal(five, 13000, 10000);
+	Check(p2.size() == 2 && p2[0].last == jan1 + 2 && contiguous(p2, five), "13 000 rows in 5 days: 3 + 2 days");
+	Window ninety{jan1, jan1 + 89};
+	auto p13 = SplitForTotal(ninety, 100000, 10000);
+	Check(p13.size() == 13 && contiguous(p13, ninety), "100 000 rows in 90 days: 13 parts of 6-7 days");
+	auto pd = SplitForTotal(five, 1000000000000LL, 10000);
+	Check(pd.size() == 5 && contiguous(pd, five), "a huge count: one part per day, no more");
+	Check(SplitForTotal(Window{jan1, jan1}, 50000, 10000).size() == 1, "a single day is not split (it scrolls)");
+	Check(SplitForTotal(five, 10000, 10000).size() == 1, "10 000 rows need no split");
+	Check(SplitForTotal(five, -1, 10000).size() == 1, "an unknown count is not split");
+
 	// Request strings.
 	Equal(UrlEncode("a b&c=d/é"), std::string("a%20b%26c%3Dd%2F%C3%A9"), "URL encoding");
 	RequestPlan plan;
@@ -102,9 +121,9 @@ main()
 	Equal(plan.FirstQueries().at(0),
 	      std::string("dataInicio=2024-01-01&dataFim=2024-01-02&pagina=0&tamanhoPagina=500&tipoOperacao=C"),
 	      "first query of a statement window (what EXPLAIN shows is what is sent)");
-	Equal(plan.PageQuery(0, 3), std::string("dataInicio=2024-01-01&dataFim=2024-01-02&pagina=3&tamanhoPagina=500&tipoOperacao=C"),
+	Equal(plan.PageQuery(plan.windows[0], 3), std::string("dataInicio=2024-01-01&dataFim=2024-01-02&pagina=3&tamanhoPagina=500&tipoOperacao=C"),
 	      "a later page of the same window");
-	Equal(plan.PageQuery(0, 0, true), std::string("dataInicio=2024-01-01&dataFim=2024-01-02&scrollEnabled=true&tamanhoPagina=500&tipoOperacao=C"),
+	Equal(plan.PageQuery(plan.windows[0], 0, true), std::string("dataInicio=2024-01-01&dataFim=2024-01-02&scrollEnabled=true&tamanhoPagina=500&tipoOperacao=C"),
 	      "the first scroll page");
 	RequestPlan saldo;
 	saldo.endpoint = FindEndpoint("saldo");
