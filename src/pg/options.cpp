@@ -319,6 +319,8 @@ MakeServerConfig(const ServerOptions &o)
 
 using namespace pix::pg;
 
+// Entry points PostgreSQL looks up by name: default visibility (the rest is hidden).
+#pragma GCC visibility push(default)
 extern "C" {
 
 PG_FUNCTION_INFO_V1(pix_fdw_validator);
@@ -360,3 +362,4 @@ pix_fdw_validator(PG_FUNCTION_ARGS)
 }
 
 }  // extern "C"
+#pragma GCC visibility pop
