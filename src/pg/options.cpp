@@ -124,7 +124,9 @@ AllDigits(const char *s)
 	return true;
 }
 
-// Interval text -> Interval, or nullptr when it does not parse or is not positive.
+// Interval text -> Interval, or nullptr when it does not parse or is not positive. Only
+// interval_in's own verdict on the text (a data exception, SQLSTATE class 22) means
+// "malformed"; any other error (out of memory, a cancel) is re-thrown as it is.
 Interval *
 ParseWindow(const char *value)
 {
@@ -138,6 +140,9 @@ ParseWindow(const char *value)
 	}
 	PG_CATCH();
 	{
+		// geterrcode() reads the pending error without allocating (safe after an OOM).
+		if (ERRCODE_TO_CATEGORY(geterrcode()) != ERRCODE_DATA_EXCEPTION)
+			PG_RE_THROW();
 		MemoryContextSwitchTo(ctx);
 		FlushErrorState();
 		result = nullptr;
