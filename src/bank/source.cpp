@@ -69,14 +69,8 @@ RowSource::Parse(std::string &&body)
 {
 	rows_ = nullptr;
 	next_row_ = 0;
-	body_ = std::move(body);
-	doc_.SetNull();
-	doc_.GetAllocator().Clear();
-	if (doc_.ParseInsitu(body_.data()).HasParseError())
-		throw Error(sqlstate::kReplyHandle, "the bank's answer is not valid JSON",
-		            std::string(rapidjson::GetParseError_En(doc_.GetParseError())) + " at offset " +
-		                std::to_string(doc_.GetErrorOffset()));
-	if (!doc_.IsObject())
+	answer_.Parse(std::move(body));
+	if (!answer_.Doc().IsObject())
 		throw Error(sqlstate::kReplyHandle, "the bank's answer is not a JSON object");
 }
 
@@ -94,13 +88,14 @@ RowSource::FetchPage(Waiter &waiter)
 		HttpResponse r = client_.Get(ep.http_path + q, ep.scope, waiter, stats_);
 		Parse(std::move(r.body));
 		stats_.pages++;
+		rapidjson::Document &doc = answer_.Doc();
 		// Echo the asked-for parameters (and the echo-only fields) into the row when the
 		// answer lacks them (saldo's dataSaldo), so quals on them recheck true.
 		for (const auto *fields : {&plan_.params, &plan_.echo}) {
 			for (const auto &[k, v] : *fields) {
-				if (!json::Find(doc_, k))
-					doc_.AddMember(rapidjson::Value(k.c_str(), doc_.GetAllocator()),
-					               rapidjson::Value(v.c_str(), doc_.GetAllocator()), doc_.GetAllocator());
+				if (!json::Find(doc, k))
+					doc.AddMember(rapidjson::Value(k.c_str(), doc.GetAllocator()),
+					               rapidjson::Value(v.c_str(), doc.GetAllocator()), doc.GetAllocator());
 			}
 		}
 		rows_ = nullptr;
@@ -128,28 +123,29 @@ RowSource::FetchPage(Waiter &waiter)
 		                             scroll_ ? Retry::kNever : Retry::kIdempotent);
 		Parse(std::move(r.body));
 		stats_.pages++;
-		const rapidjson::Value *rows = json::Find(doc_, ep.rows_key);
+		const rapidjson::Document &doc = answer_.Doc();
+		const rapidjson::Value *rows = json::Find(doc, ep.rows_key);
 		if (rows && rows->IsNull())
 			rows = nullptr;
 		if (rows && !rows->IsArray())
 			throw Error(sqlstate::kReplyHandle, std::string("the bank's answer has a non-array \"") + ep.rows_key + "\"");
 		rapidjson::SizeType n = rows ? rows->Size() : 0;
 		if (!scroll_) {
-			long long total = json::GetInt(doc_, "totalElementos", -1);
+			long long total = json::GetInt(doc, "totalElementos", -1);
 			if (page_ == 0 && total > kTraditionalLimit) {
 				// More than the pages can reach: read this window again in scroll mode.
 				scroll_ = true;
 				continue;
 			}
-			long long pages = json::GetInt(doc_, "totalPaginas", -1);
-			bool last = json::GetBool(doc_, "ultimaPagina", false);
+			long long pages = json::GetInt(doc, "totalPaginas", -1);
+			bool last = json::GetBool(doc, "ultimaPagina", false);
 			page_++;
 			window_done_ = last || n == 0 || (pages >= 0 && page_ >= pages) ||
 			               static_cast<long long>(page_) * plan_.page_size >= kTraditionalLimit;
 		} else {
-			const rapidjson::Value *id = json::Find(doc_, "scrollId");
-			scroll_id_ = id && id->IsString() ? id->GetString() : "";
-			bool more = json::GetBool(doc_, "hasMore", false);
+			const rapidjson::Value *id = json::Find(doc, "scrollId");
+			scroll_id_ = id && id->IsString() ? std::string(id->GetString(), id->GetStringLength()) : "";
+			bool more = json::GetBool(doc, "hasMore", false);
 			window_done_ = !more || scroll_id_.empty() || n == 0;
 		}
 		rows_ = rows;
@@ -164,7 +160,7 @@ RowSource::Next(Waiter &waiter)
 		// One call, one row: the answer object itself.
 		if (single_done_ || !FetchPage(waiter))
 			return nullptr;
-		return &doc_;
+		return &answer_.Doc();
 	}
 	for (;;) {
 		if (rows_ && next_row_ < rows_->Size())
@@ -195,7 +191,7 @@ RowExtractor::SplitPath(const std::string &path)
 }
 
 void
-RowExtractor::Extract(const rapidjson::Value &row, std::vector<Cell> &out)
+RowExtractor::Extract(const rapidjson::Value &row, const json::Page &page, std::vector<Cell> &out)
 {
 	out.resize(columns_.size());
 	for (size_t i = 0; i < columns_.size(); i++) {
@@ -214,22 +210,21 @@ RowExtractor::Extract(const rapidjson::Value &row, std::vector<Cell> &out)
 			continue;
 		std::string &s = scratch_[i];
 		if (spec.json || v->IsObject() || v->IsArray()) {
-			json::Serialize(*v, s);
+			page.Serialize(*v, s);
 		} else if (v->IsString()) {
-			cell.data = v->GetString();
-			cell.len = v->GetStringLength();
-			cell.null = false;
-			continue;
+			if (page.IsNumber(*v)) {
+				// The bank's digits, copied: in the page they are not NUL-terminated.
+				s.assign(v->GetString(), v->GetStringLength());
+			} else {
+				cell.data = v->GetString();
+				cell.len = v->GetStringLength();
+				cell.null = false;
+				continue;
+			}
 		} else if (v->IsBool()) {
 			s = v->GetBool() ? "true" : "false";
-		} else if (v->IsInt64()) {
-			s = std::to_string(v->GetInt64());
-		} else if (v->IsUint64()) {
-			s = std::to_string(v->GetUint64());
 		} else {
-			// Shortest text that reads back as the same double: for amounts with up to 15
-			// significant digits this is exactly the decimal the bank wrote.
-			json::Serialize(*v, s);
+			page.Serialize(*v, s);  // a number added after parsing (none today)
 		}
 		cell.data = s.c_str();
 		cell.len = s.size();

@@ -746,7 +746,7 @@ IterateScan(ForeignScanState *node)
 		const rapidjson::Value *row = cpp->source->Next(cpp->waiter);
 		if (!row)
 			return false;
-		cpp->extractor->Extract(*row, cpp->cells);
+		cpp->extractor->Extract(*row, cpp->source->CurrentPage(), cpp->cells);
 		return true;
 	});
 	if (!got) {
