@@ -66,12 +66,6 @@ Page::Parse(std::string &&body)
 	}
 }
 
-bool
-Page::IsNumber(const rapidjson::Value &v) const
-{
-	return v.IsString() && !numbers_.empty() && std::binary_search(numbers_.begin(), numbers_.end(), v.GetString());
-}
-
 namespace {
 
 void

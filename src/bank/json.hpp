@@ -19,6 +19,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <string>
@@ -128,7 +129,17 @@ public:
 		return doc_;
 	}
 	// True when v is a string value that was a JSON number in the body.
-	bool IsNumber(const rapidjson::Value &v) const;
+	bool
+	IsNumber(const rapidjson::Value &v) const
+	{
+		if (numbers_.empty() || !v.IsString())
+			return false;
+		const char *p = v.GetString();
+		if (p < numbers_.front() || p > numbers_.back())
+			return false;
+		auto it = std::lower_bound(numbers_.begin(), numbers_.end(), p);
+		return it != numbers_.end() && *it == p;
+	}
 	// Compact JSON text of v; numbers as the bank's digits, unquoted.
 	void Serialize(const rapidjson::Value &v, std::string &out) const;
 
