@@ -17,13 +17,21 @@ INCLUDEDIR_SERVER := $(shell $(PG_CONFIG) --includedir-server)
 WARNINGS   = -Wall -Wextra -Wno-missing-field-initializers -Wno-unused-parameter
 # PostgreSQL headers go in -isystem so our warnings do not fire on them.
 PG_CPPFLAGS = -Isrc -isystem $(INCLUDEDIR_SERVER)
-PG_CXXFLAGS = -std=c++17 -Wno-register $(WARNINGS) $(EXTRA_CXXFLAGS)
+# Hidden visibility: only the entry points (marked with "#pragma GCC visibility push(default)" around each extern "C" block)
+# are exported; src/exports.map enforces the same at link time.
+PG_CXXFLAGS = -std=c++17 -Wno-register $(WARNINGS) -fvisibility=hidden -fvisibility-inlines-hidden $(EXTRA_CXXFLAGS)
 SHLIB_LINK  = $(shell curl-config --libs) -lssl -lcrypto -lstdc++
+EXPORTS_MAP = $(dir $(abspath $(firstword $(MAKEFILE_LIST))))src/exports.map
 
 # No LLVM bitcode: JIT-inlining C++ FDW code buys nothing and would need clang.
 override with_llvm = no
 
 include $(PGXS)
+
+ifneq (,$(filter linux freebsd netbsd openbsd,$(PORTNAME)))
+SHLIB_LINK += -Wl,--version-script=$(EXPORTS_MAP)
+$(shlib): $(EXPORTS_MAP)
+endif
 
 $(OBJS): $(PIX_HEADERS)
 

@@ -3,6 +3,8 @@
 
 #include "pg/guard.hpp"
 
+// Entry points PostgreSQL looks up by name: default visibility (the rest is hidden).
+#pragma GCC visibility push(default)
 extern "C" {
 
 PG_MODULE_MAGIC;
@@ -28,3 +30,4 @@ _PG_init(void)
 }
 
 }  // extern "C"
+#pragma GCC visibility pop

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <ctime>
 #include <new>
 
 namespace pix {
@@ -140,6 +141,44 @@ HttpClient::WriteCallback(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+// Retry-After is delay-seconds ("120") or an HTTP-date ("Wed, 21 Oct 2015 07:28:00 GMT",
+// RFC 9110 10.2.3), turned into seconds from now (0 when the date has passed). Anything
+// else is ignored. Nothing here may throw or allocate: this is a libcurl callback.
+long
+ParseRetryAfter(const char *value, size_t len)
+{
+	constexpr long kMaxSeconds = 1000000000L;  // saturate instead of overflowing
+	while (len > 0 && (*value == ' ' || *value == '\t')) {
+		value++;
+		len--;
+	}
+	while (len > 0 && std::isspace(static_cast<unsigned char>(value[len - 1])))
+		len--;
+	if (len == 0)
+		return -1;
+	if (std::isdigit(static_cast<unsigned char>(value[0]))) {
+		long v = 0;
+		for (size_t i = 0; i < len; i++) {
+			if (!std::isdigit(static_cast<unsigned char>(value[i])))
+				return -1;
+			v = std::min(kMaxSeconds, v * 10 + (value[i] - '0'));
+		}
+		return v;
+	}
+	char date[128];
+	if (len >= sizeof date)
+		return -1;
+	std::memcpy(date, value, len);
+	date[len] = '\0';
+	time_t when = curl_getdate(date, nullptr);
+	if (when == -1)
+		return -1;
+	time_t now = std::time(nullptr);
+	if (when <= now)
+		return 0;
+	return static_cast<long>(std::min<time_t>(when - now, kMaxSeconds));
+}
+
 size_t
 HttpClient::HeaderCallback(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
@@ -150,21 +189,8 @@ HttpClient::HeaderCallback(char *ptr, size_t size, size_t nmemb, void *userdata)
 		bool match = true;
 		for (size_t i = 0; i < sizeof kRetry - 1 && match; i++)
 			match = std::tolower(static_cast<unsigned char>(ptr[i])) == kRetry[i];
-		if (match) {
-			long v = 0;
-			bool digits = false;
-			for (size_t i = sizeof kRetry - 1; i < n; i++) {
-				if (std::isdigit(static_cast<unsigned char>(ptr[i]))) {
-					v = v * 10 + (ptr[i] - '0');
-					digits = true;
-					if (v > 86400)
-						break;
-				} else if (digits)
-					break;
-			}
-			if (digits)
-				resp->retry_after = v;
-		}
+		if (match)
+			resp->retry_after = ParseRetryAfter(ptr + sizeof kRetry - 1, n - (sizeof kRetry - 1));
 	}
 	return n;
 }

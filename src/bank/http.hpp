@@ -71,6 +71,10 @@ struct Timeouts {
 	long request_ms = 60000;
 };
 
+// Seconds from a Retry-After header value (delay-seconds or an HTTP-date); -1 when it is
+// neither. Never throws (called from a libcurl callback).
+long ParseRetryAfter(const char *value, size_t len);
+
 // One keep-alive connection to the bank (libcurl's connection cache in the multi handle).
 class HttpClient {
 public:

@@ -19,8 +19,12 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pix::json {
 
@@ -44,7 +48,8 @@ GetString(const rapidjson::Value &v, std::string_view key)
 	return {};
 }
 
-// Integer member (accepting a number or a numeric string); fallback when absent/bad.
+// Integer member (accepting a number or a numeric string); fallback when absent/bad. In a
+// json::Page numbers are strings without a NUL terminator: only the length is used.
 inline long long
 GetInt(const rapidjson::Value &v, std::string_view key, long long fallback)
 {
@@ -58,11 +63,22 @@ GetInt(const rapidjson::Value &v, std::string_view key, long long fallback)
 	if (m->IsDouble())
 		return static_cast<long long>(m->GetDouble());
 	if (m->IsString()) {
-		try {
-			return std::stoll(m->GetString());
-		} catch (const std::exception &) {
+		const char *p = m->GetString();
+		const char *end = p + m->GetStringLength();
+		long long out = 0;
+		auto [next, ec] = std::from_chars(p, end, out);
+		if (ec != std::errc() || next == p)
 			return fallback;
+		// "10.0" or "1E+2" (a count written as a decimal): only an integral value is taken.
+		if (next != end) {
+			std::string copy(p, end);
+			char *stop = nullptr;
+			double d = std::strtod(copy.c_str(), &stop);
+			if (*stop != '\0' || d != static_cast<double>(static_cast<long long>(d)))
+				return fallback;
+			return static_cast<long long>(d);
 		}
+		return out;
 	}
 	return fallback;
 }
@@ -77,7 +93,7 @@ GetBool(const rapidjson::Value &v, std::string_view key, bool fallback)
 	if (m->IsBool())
 		return m->GetBool();
 	if (m->IsString())
-		return std::string_view(m->GetString()) == "true";
+		return std::string_view(m->GetString(), m->GetStringLength()) == "true";
 	return fallback;
 }
 
@@ -90,5 +106,47 @@ Serialize(const rapidjson::Value &v, std::string &out)
 	v.Accept(w);
 	out.assign(buf.GetString(), buf.GetSize());
 }
+
+// One answer of the bank, parsed in situ with every number kept exactly as the bank wrote
+// it (never through a double). RapidJSON's kParseNumbersAsStringsFlag hands over each
+// number's own text; in the DOM it becomes a string value pointing at that text inside the
+// body (not NUL-terminated: the byte after it is the next comma or brace). The page records
+// the address of every such text, in parse order (ascending), so IsNumber() tells a number
+// from a string that merely looks like one ("24.90"), and Serialize() writes numbers
+// unquoted with all their digits. Values added to Doc() after parsing are never numbers.
+class Page {
+public:
+	// Replaces the page. Throws pix::Error (HV00K) when the body is not valid JSON.
+	void Parse(std::string &&body);
+	rapidjson::Document &
+	Doc()
+	{
+		return doc_;
+	}
+	const rapidjson::Document &
+	Doc() const
+	{
+		return doc_;
+	}
+	// True when v is a string value that was a JSON number in the body.
+	bool
+	IsNumber(const rapidjson::Value &v) const
+	{
+		if (numbers_.empty() || !v.IsString())
+			return false;
+		const char *p = v.GetString();
+		if (p < numbers_.front() || p > numbers_.back())
+			return false;
+		auto it = std::lower_bound(numbers_.begin(), numbers_.end(), p);
+		return it != numbers_.end() && *it == p;
+	}
+	// Compact JSON text of v; numbers as the bank's digits, unquoted.
+	void Serialize(const rapidjson::Value &v, std::string &out) const;
+
+private:
+	std::string body_;  // the parsed text (strings decoded in place)
+	rapidjson::Document doc_;
+	std::vector<const char *> numbers_;  // number texts in body_, ascending
+};
 
 }  // namespace pix::json

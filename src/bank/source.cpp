@@ -246,11 +246,11 @@ RowSource::AcquireScroll(Waiter &waiter, long long total)
 void
 RowSource::ScrollPage(rapidjson::SizeType n)
 {
-	const rapidjson::Value *id = json::Find(doc_, "scrollId");
+	const rapidjson::Value *id = json::Find(answer_.Doc(), "scrollId");
 	std::string next = id && id->IsString() ? std::string(id->GetString(), id->GetStringLength()) : "";
-	bool more = HasMore(doc_, !next.empty());
+	bool more = HasMore(answer_.Doc(), !next.empty());
 	if (scroll_id_.empty())
-		scroll_total_ = Count(doc_, "totalElementos");  // the scroll's first page
+		scroll_total_ = Count(answer_.Doc(), "totalElementos");  // the scroll's first page
 	scroll_rows_ += n;
 	if (!more) {
 		// Closed by the bank with this page.
@@ -317,14 +317,8 @@ RowSource::Parse(std::string &&body)
 {
 	rows_ = nullptr;
 	next_row_ = 0;
-	body_ = std::move(body);
-	doc_.SetNull();
-	doc_.GetAllocator().Clear();
-	if (doc_.ParseInsitu(body_.data()).HasParseError())
-		throw Error(sqlstate::kReplyHandle, "the bank's answer is not valid JSON",
-		            std::string(rapidjson::GetParseError_En(doc_.GetParseError())) + " at offset " +
-		                std::to_string(doc_.GetErrorOffset()));
-	if (!doc_.IsObject())
+	answer_.Parse(std::move(body));
+	if (!answer_.Doc().IsObject())
 		throw Error(sqlstate::kReplyHandle, "the bank's answer is not a JSON object");
 }
 
@@ -347,10 +341,11 @@ RowSource::FetchPage(Waiter &waiter)
 		stats_.pages++;
 		// Echo the asked-for parameters (and the echo-only fields) into the row when the
 		// answer lacks them (saldo's dataSaldo), so quals on them recheck true.
-		auto echo = [this](const std::string &k, const std::string &v) {
-			if (!json::Find(doc_, k))
-				doc_.AddMember(rapidjson::Value(k.c_str(), doc_.GetAllocator()),
-				               rapidjson::Value(v.c_str(), doc_.GetAllocator()), doc_.GetAllocator());
+		rapidjson::Document &doc = answer_.Doc();
+		auto echo = [&doc](const std::string &k, const std::string &v) {
+			if (!json::Find(doc, k))
+				doc.AddMember(rapidjson::Value(k.c_str(), doc.GetAllocator()),
+				              rapidjson::Value(v.c_str(), doc.GetAllocator()), doc.GetAllocator());
 		};
 		if (dated)
 			echo(plan_.date_param, dates::Iso(plan_.windows[window_].first));
@@ -386,16 +381,17 @@ RowSource::FetchPage(Waiter &waiter)
 		                             scroll_ ? Retry::kNever : Retry::kIdempotent);
 		Parse(std::move(r.body));
 		stats_.pages++;
-		const rapidjson::Value *rows = json::Find(doc_, ep.rows_key);
+		const rapidjson::Document &doc = answer_.Doc();
+		const rapidjson::Value *rows = json::Find(doc, ep.rows_key);
 		if (rows && rows->IsNull())
 			rows = nullptr;
 		if (rows && !rows->IsArray())
 			throw Error(sqlstate::kReplyHandle, std::string("the bank's answer has a non-array \"") + ep.rows_key + "\"");
 		rapidjson::SizeType n = rows ? rows->Size() : 0;
 		if (!scroll_) {
-			long long total = Count(doc_, "totalElementos");
-			long long pages = Count(doc_, "totalPaginas");
-			bool last = json::GetBool(doc_, "ultimaPagina", false);
+			long long total = Count(answer_.Doc(), "totalElementos");
+			long long pages = Count(answer_.Doc(), "totalPaginas");
+			bool last = json::GetBool(answer_.Doc(), "ultimaPagina", false);
 			if (page_ == 0) {
 				if (total >= 0 && total < n)
 					total = -1;  // fewer than this very page: not a count to trust
@@ -441,7 +437,7 @@ RowSource::Next(Waiter &waiter)
 		// One call, one row: the answer object itself.
 		if (!FetchPage(waiter))
 			return nullptr;
-		return &doc_;
+		return &answer_.Doc();
 	}
 	for (;;) {
 		if (rows_ && next_row_ < rows_->Size())
@@ -472,7 +468,7 @@ RowExtractor::SplitPath(const std::string &path)
 }
 
 void
-RowExtractor::Extract(const rapidjson::Value &row, std::vector<Cell> &out)
+RowExtractor::Extract(const rapidjson::Value &row, const json::Page &page, std::vector<Cell> &out)
 {
 	out.resize(columns_.size());
 	for (size_t i = 0; i < columns_.size(); i++) {
@@ -491,22 +487,21 @@ RowExtractor::Extract(const rapidjson::Value &row, std::vector<Cell> &out)
 			continue;
 		std::string &s = scratch_[i];
 		if (spec.json || v->IsObject() || v->IsArray()) {
-			json::Serialize(*v, s);
+			page.Serialize(*v, s);
 		} else if (v->IsString()) {
-			cell.data = v->GetString();
-			cell.len = v->GetStringLength();
-			cell.null = false;
-			continue;
+			if (page.IsNumber(*v)) {
+				// The bank's digits, copied: in the page they are not NUL-terminated.
+				s.assign(v->GetString(), v->GetStringLength());
+			} else {
+				cell.data = v->GetString();
+				cell.len = v->GetStringLength();
+				cell.null = false;
+				continue;
+			}
 		} else if (v->IsBool()) {
 			s = v->GetBool() ? "true" : "false";
-		} else if (v->IsInt64()) {
-			s = std::to_string(v->GetInt64());
-		} else if (v->IsUint64()) {
-			s = std::to_string(v->GetUint64());
 		} else {
-			// Shortest text that reads back as the same double: for amounts with up to 15
-			// significant digits this is exactly the decimal the bank wrote.
-			json::Serialize(*v, s);
+			page.Serialize(*v, s);  // a number added after parsing (none today)
 		}
 		cell.data = s.c_str();
 		cell.len = s.size();

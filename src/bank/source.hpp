@@ -81,6 +81,12 @@ public:
 	// interrupt are not raised: the scroll is then freed by this backend's next scroll, or
 	// expires 6 minutes after its last request.
 	void Finish(Waiter &waiter);
+	// The page the last row came from (tells its numbers from its strings).
+	const json::Page &
+	CurrentPage() const
+	{
+		return answer_;
+	}
 
 private:
 	bool FetchPage(Waiter &waiter);
@@ -105,15 +111,15 @@ private:
 	long long scroll_rows_ = 0;    // rows the scroll gave so far
 	int empty_pages_ = 0;     // consecutive scroll pages without rows
 	bool finished_ = false;
-	std::string body_;        // the current page (parsed in situ)
-	rapidjson::Document doc_;
+	json::Page answer_;        // the current page (parsed in situ, numbers exact)
 	const rapidjson::Value *rows_ = nullptr;
 	rapidjson::SizeType next_row_ = 0;
 	bool single_done_ = false;
 };
 
 struct Cell {
-	const char *data = nullptr;  // NUL-terminated text, valid until the next Extract
+	const char *data = nullptr;  // NUL-terminated UTF-8 as the bank sent it (unvalidated),
+	                             // valid until the next Extract
 	size_t len = 0;
 	bool null = true;
 };
@@ -123,11 +129,12 @@ struct ColumnSpec {
 	bool json = false;              // wants JSON text (jsonb columns)
 };
 
-// Turns a row object into one text cell per column.
+// Turns a row object of a page into one text cell per column. A JSON number is its own
+// text as the bank wrote it (every digit); in JSON cells it stays an unquoted number.
 class RowExtractor {
 public:
 	explicit RowExtractor(std::vector<ColumnSpec> columns);
-	void Extract(const rapidjson::Value &row, std::vector<Cell> &out);
+	void Extract(const rapidjson::Value &row, const json::Page &page, std::vector<Cell> &out);
 	static std::vector<std::string> SplitPath(const std::string &path);
 
 private:

@@ -163,6 +163,8 @@ CachedBankClient(Oid umid)
 
 using namespace pix::pg;
 
+// Entry points PostgreSQL looks up by name: default visibility (the rest is hidden).
+#pragma GCC visibility push(default)
 extern "C" {
 
 PG_FUNCTION_INFO_V1(pix_fdw_disconnect);
@@ -242,3 +244,4 @@ pix_fdw_connections(PG_FUNCTION_ARGS)
 }
 
 }  // extern "C"
+#pragma GCC visibility pop

@@ -1,6 +1,7 @@
 // Text cells from the bank -> PostgreSQL datums, reading the bank's odd formats exactly:
 // amounts as decimal text (never through float), dates as YYYY-MM-DD or DD/MM/YYYY, and local
-// Brasília timestamps without offset ("2024-06-20 23:30:00.123") as timestamptz.
+// Brasília timestamps without offset ("2024-06-20 23:30:00.123") as timestamptz. Every cell
+// is the bank's UTF-8 first made server-encoding text (ServerText), whatever its type.
 #include "pg/convert.hpp"
 
 #include <cctype>
@@ -120,6 +121,30 @@ ToNumeric(const ColumnConv *c, const char *s, size_t len)
 
 }  // namespace
 
+const char *
+ServerText(const char *s, size_t *len)
+{
+	if (*len > MaxAllocSize)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+		                errmsg("a value in the bank's answer is too long (%zu bytes)", *len)));
+	int n = static_cast<int>(*len);
+	if (!pg_verify_mbstr(PG_UTF8, s, n, true)) {
+		if (memchr(s, '\0', *len))
+			ereport(ERROR, (errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+			                errmsg("the bank's text contains a NUL character (\\u0000)"),
+			                errdetail("PostgreSQL text cannot hold NUL characters.")));
+		(void) pg_verify_mbstr(PG_UTF8, s, n, false);  // "invalid byte sequence for encoding "UTF8": 0x.."
+	}
+	int db = GetDatabaseEncoding();
+	if (db == PG_UTF8 || db == PG_SQL_ASCII)
+		return s;  // the common case: validated, not copied
+	// Reports characters the server encoding lacks ("... has no equivalent in encoding ...").
+	char *converted = pg_any_to_server(s, n, PG_UTF8);
+	if (converted != s)
+		*len = strlen(converted);
+	return converted;
+}
+
 void
 InitColumnConv(ColumnConv *c, Oid type, int32 typmod)
 {
@@ -156,6 +181,7 @@ WantsJson(Oid type)
 Datum
 ConvertCell(const ColumnConv *c, const char *s, size_t len, pg_tz *tz)
 {
+	s = ServerText(s, &len);
 	switch (c->kind) {
 	case ConvKind::kText:
 		return PointerGetDatum(cstring_to_text_with_len(s, static_cast<int>(len)));

@@ -18,7 +18,12 @@ struct ColumnConv {
 void InitColumnConv(ColumnConv *c, Oid type, int32 typmod);
 // True for column types that take the JSON text of a value (objects stay JSON).
 bool WantsJson(Oid type);
-// s is NUL-terminated, len bytes long.
+// The bank's UTF-8 text s (len bytes, NUL-terminated) as server-encoding text: s itself in
+// a UTF8 (or SQL_ASCII) database once validated, else a palloc'd conversion (*len updated).
+// Invalid UTF-8, a NUL byte (JSON \u0000) or a character the server encoding cannot hold
+// is an ERROR.
+const char *ServerText(const char *s, size_t *len);
+// s is the bank's UTF-8, NUL-terminated, len bytes long.
 Datum ConvertCell(const ColumnConv *c, const char *s, size_t len, pg_tz *tz);
 
 }  // namespace pix::pg

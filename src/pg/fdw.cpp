@@ -1416,7 +1416,7 @@ IterateScan(ForeignScanState *node)
 				cpp->current->complete = true;
 			return false;
 		}
-		cpp->extractor->Extract(*row, cpp->cells);
+		cpp->extractor->Extract(*row, cpp->source->CurrentPage(), cpp->cells);
 		return true;
 	});
 	if (!got) {

@@ -60,12 +60,18 @@ struct Pending {
 	char hint[1024] = {0};
 };
 
-// Copies without allocating (safe inside a catch).
+// Copies without allocating (safe inside a catch). A cut falls between UTF-8 characters.
 inline void
 Copy(char *dst, size_t size, const char *src)
 {
-	std::strncpy(dst, src ? src : "", size - 1);
-	dst[size - 1] = '\0';
+	src = src ? src : "";
+	std::strncpy(dst, src, size - 1);
+	size_t cut = size - 1;
+	if (std::strlen(dst) == cut) {
+		while (cut > 0 && (static_cast<unsigned char>(src[cut]) & 0xC0) == 0x80)
+			cut--;  // src[cut] continues a character: cut before its first byte
+	}
+	dst[cut] = '\0';
 }
 
 // Raises what was caught. Called outside any catch block.

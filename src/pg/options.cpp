@@ -128,7 +128,9 @@ AllDigits(const char *s)
 	return true;
 }
 
-// Interval text -> Interval, or nullptr when it does not parse or is not positive.
+// Interval text -> Interval, or nullptr when it does not parse or is not positive. Only
+// interval_in's own verdict on the text (a data exception, SQLSTATE class 22) means
+// "malformed"; any other error (out of memory, a cancel) is re-thrown as it is.
 Interval *
 ParseWindow(const char *value)
 {
@@ -142,6 +144,9 @@ ParseWindow(const char *value)
 	}
 	PG_CATCH();
 	{
+		// geterrcode() reads the pending error without allocating (safe after an OOM).
+		if (ERRCODE_TO_CATEGORY(geterrcode()) != ERRCODE_DATA_EXCEPTION)
+			PG_RE_THROW();
 		MemoryContextSwitchTo(ctx);
 		FlushErrorState();
 		result = nullptr;
@@ -353,6 +358,8 @@ MakeServerConfig(const ServerOptions &o)
 
 using namespace pix::pg;
 
+// Entry points PostgreSQL looks up by name: default visibility (the rest is hidden).
+#pragma GCC visibility push(default)
 extern "C" {
 
 PG_FUNCTION_INFO_V1(pix_fdw_validator);
@@ -394,3 +401,4 @@ pix_fdw_validator(PG_FUNCTION_ARGS)
 }
 
 }  // extern "C"
+#pragma GCC visibility pop

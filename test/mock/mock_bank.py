@@ -41,8 +41,11 @@ in a comment. Run with /usr/bin/python3 (standard library only):
 """
 
 import argparse
+import base64
 import collections
+import dataclasses
 import datetime as dt
+import email.utils
 import functools
 import json
 import math
@@ -709,10 +712,13 @@ class Scroll:
 @dataclass
 class Fault:
     endpoint: str       # endpoint name or "*"
-    kind: str           # delay | hang | drop | status | empty_body | total
+    kind: str           # delay | hang | drop | status | empty_body | body | total
     ms: int
     status: int
     count: int          # remaining applications; -1 = until reset
+    body: bytes = b""   # kind "body": the answer's exact bytes (any status)
+    retry_after_date: Optional[int] = None  # kind "status" 429: Retry-After as an HTTP-date
+                                            # this many seconds ahead (instead of "1")
     total: object = None  # kind "total": the totalElementos to answer (None: leave it out)
 
     def describe(self) -> dict:
@@ -720,10 +726,14 @@ class Fault:
              "status": self.status, "count": self.count}
         if self.kind == "total":
             d["total"] = self.total
+        if self.kind == "body":
+            d["body_b64"] = base64.b64encode(self.body).decode()
+        if self.retry_after_date is not None:
+            d["retry_after_date"] = self.retry_after_date
         return d
 
 
-FAULT_KINDS = ("delay", "hang", "drop", "status", "empty_body", "total")
+FAULT_KINDS = ("delay", "hang", "drop", "status", "empty_body", "body", "total")
 REQUEST_LOG_SIZE = 5000
 HANG_MAX_SECONDS = 600
 
@@ -820,7 +830,7 @@ class State:
                         f.count -= 1
                         if f.count == 0:
                             self.faults.remove(f)
-                    return Fault(f.endpoint, f.kind, f.ms, f.status, f.count, f.total), self.fault_epoch
+                    return dataclasses.replace(f), self.fault_epoch
             return None
 
     def clear_faults(self) -> None:
@@ -1395,6 +1405,15 @@ class BankHandler(JSONHandlerBase):
             return
         if fault and fault.kind == "status":
             resp = status_error(fault.status)
+            if fault.status == 429 and fault.retry_after_date is not None:
+                when = email.utils.formatdate(time.time() + fault.retry_after_date, usegmt=True)
+                resp.headers = [("Retry-After", when)]
+        elif fault and fault.kind == "body":
+            # Test data the generator cannot produce (odd text, exact big numbers), served
+            # as the endpoint's answer after the usual token and scope checks.
+            resp = self.process(ctx, route, path_known, retry_after)
+            if resp.status == 200:
+                resp = Response(fault.status, fault.body)
         elif fault and fault.kind == "empty_body":
             resp = Response(fault.status, b"", content_type=None,
                             headers=[("Retry-After", "1")] if fault.status == 429 else [])
@@ -1536,10 +1555,15 @@ class ControlHandler(JSONHandlerBase):
     POST /config                     JSON with any of those keys ("limits" is merged)
     GET  /fault                      pending faults
     POST /fault                      {"endpoint": NAME|"*", "kind": delay|hang|drop|status|
-                                     empty_body|total, "ms": 500, "status": 503,
-                                     "count": 1|N|-1, "total": JSON}; kind "total" answers
-                                     normally but with totalElementos replaced by "total"
-                                     (left out when "total" is null or absent)
+                                     empty_body|body|total, "ms": 500, "status": 503,
+                                     "count": 1|N|-1}
+                                     kind "body": answer with "body" (text, sent as UTF-8) or
+                                     "body_b64" (exact bytes) and "status" (default 200)
+                                     once the request passed the usual checks;
+                                     "retry_after_date": N with status 429: Retry-After is
+                                     the HTTP-date N seconds ahead;
+                                     kind "total" answers normally but with totalElementos
+                                     replaced by "total" (left out when null or absent)
     DELETE /fault                    clear pending faults (and release hung requests)
     GET  /scrolls                    active statement scrolls: [{"client_id","conta","size",
                                      "pos","total","idle_s"}]
@@ -1666,13 +1690,26 @@ class ControlHandler(JSONHandlerBase):
         kind = data.get("kind")
         if kind not in FAULT_KINDS:
             return 400, {"error": f"kind must be one of {list(FAULT_KINDS)}"}
-        ms, status, count = data.get("ms", 500), data.get("status", 503), data.get("count", 1)
-        for name, v in (("ms", ms), ("status", status), ("count", count)):
+        ms, status, count = (data.get("ms", 500), data.get("status", 200 if kind == "body" else 503),
+                             data.get("count", 1))
+        rad = data.get("retry_after_date")
+        for name, v in (("ms", ms), ("status", status), ("count", count)) + ((("retry_after_date", rad),) if rad is not None else ()):
             if isinstance(v, bool) or not isinstance(v, int):
                 return 400, {"error": f"{name} must be an integer"}
         if ms < 0 or not 100 <= status <= 599 or (count < 1 and count != -1):
             return 400, {"error": "need ms >= 0, 100 <= status <= 599, count >= 1 or -1"}
-        f = Fault(endpoint, kind, ms, status, count, data.get("total"))
+        body = b""
+        if kind == "body":
+            try:
+                if "body_b64" in data:
+                    body = base64.b64decode(data["body_b64"], validate=True)
+                elif isinstance(data.get("body"), str):
+                    body = data["body"].encode("utf-8")
+                else:
+                    return 400, {"error": 'kind "body" needs "body" (a string) or "body_b64"'}
+            except (ValueError, TypeError):
+                return 400, {"error": "body_b64 must be base64"}
+        f = Fault(endpoint, kind, ms, status, count, body, rad, data.get("total"))
         with self.state.lock:
             self.state.faults.append(f)
             pending = [x.describe() for x in self.state.faults]

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <string>
 
@@ -35,11 +36,11 @@ Equal(const A &got, const B &want, const std::string &name)
 std::vector<pix::Cell>
 ExtractOne(const char *json, std::vector<pix::ColumnSpec> specs)
 {
-	static rapidjson::Document doc;  // cells point into it
-	doc.Parse(json);
+	static pix::json::Page page;  // cells point into it
+	page.Parse(json);
 	pix::RowExtractor ex(std::move(specs));
 	static std::vector<pix::Cell> cells;
-	ex.Extract(doc, cells);
+	ex.Extract(page.Doc(), page, cells);
 	static std::deque<std::string> keep;  // the extractor's scratch dies with it
 	std::vector<pix::Cell> copy;
 	for (const auto &c : cells) {
@@ -51,6 +52,12 @@ ExtractOne(const char *json, std::vector<pix::ColumnSpec> specs)
 		copy.push_back(k);
 	}
 	return copy;
+}
+
+std::string
+Text(const pix::Cell &c)
+{
+	return c.null ? std::string("<NULL>") : std::string(c.data, c.len);
 }
 
 pix::ColumnSpec
@@ -169,7 +176,7 @@ main()
 	auto cells = ExtractOne(row, {Col("valor"), Col("n"), Col("i"), Col("b"), Col("z"), Col("detalhes.endToEndId"),
 	                              Col("detalhes.nada"), Col("detalhes", true), Col("lista"), Col("x.y.z"), Col("valor", true)});
 	Equal(std::string(cells[0].data), std::string("24.9"), "string amount kept as written");
-	Equal(std::string(cells[1].data), std::string("1400.0"), "number amount as its shortest exact text");
+	Equal(std::string(cells[1].data), std::string("1400.0"), "number amount as the bank wrote it");
 	Equal(std::string(cells[2].data), std::string("42"), "integer");
 	Equal(std::string(cells[3].data), std::string("true"), "boolean");
 	Check(cells[4].null, "JSON null is NULL");
@@ -183,6 +190,60 @@ main()
 	Check(none[0].null && none[1].null, "detalhes null: flattened and raw are NULL");
 	auto notobj = ExtractOne(R"({"detalhes":"INCOMPLETE"})", {Col("detalhes.endToEndId")});
 	Check(notobj[0].null, "a path through a non-object is NULL, not an assertion");
+
+	// Numbers exactly as the bank wrote them, never through a double.
+	auto num = ExtractOne(R"({"saldo":90072023107594.7576,"big":123456789012345678901234567890,
+	                          "dec":0.12345678901234567890123,"exp":1E+2,"neg":-0.000000000000000000001,
+	                          "zero":-0,"look":"90072023107594.7576","frac":24.90,
+	                          "det":{"v":90072023107594.7576,"l":[1E+2,-12.50,"7",{"n":1e-7}],"s":"1.0"}})",
+	                      {Col("saldo"), Col("big"), Col("dec"), Col("exp"), Col("neg"), Col("zero"), Col("look"),
+	                       Col("frac"), Col("det", true), Col("det.l"), Col("saldo", true), Col("look", true),
+	                       Col("det.l", true)});
+	Equal(Text(num[0]), std::string("90072023107594.7576"), "an 18-digit balance keeps every digit");
+	Equal(Text(num[1]), std::string("123456789012345678901234567890"), "a 30-digit integer is exact");
+	Equal(Text(num[2]), std::string("0.12345678901234567890123"), "a 23-digit decimal is exact");
+	Equal(Text(num[3]), std::string("1E+2"), "an exponent stays as written");
+	Equal(Text(num[4]), std::string("-0.000000000000000000001"), "a tiny negative decimal is exact");
+	Equal(Text(num[5]), std::string("-0"), "minus zero as written");
+	Equal(Text(num[6]), std::string("90072023107594.7576"), "a string that looks like a number is its text");
+	Equal(Text(num[7]), std::string("24.90"), "trailing zeros of a number are kept");
+	Equal(Text(num[8]), std::string(R"({"v":90072023107594.7576,"l":[1E+2,-12.50,"7",{"n":1e-7}],"s":"1.0"})"),
+	      "numbers inside a JSON column: unquoted, every digit; strings stay strings");
+	Equal(Text(num[9]), std::string(R"([1E+2,-12.50,"7",{"n":1e-7}])"), "an array in a text column keeps its numbers");
+	Equal(Text(num[10]), std::string("90072023107594.7576"), "a number for a jsonb column is a bare JSON number");
+	Equal(Text(num[11]), std::string(R"("90072023107594.7576")"), "a numeric string for a jsonb column stays quoted");
+	Equal(Text(num[12]), std::string(R"([1E+2,-12.50,"7",{"n":1e-7}])"), "an array for a jsonb column");
+	json::Page page;
+	page.Parse(R"({"totalElementos":10001,"totalPaginas":2.0,"ultimaPagina":false,"n":"12"})");
+	Check(json::GetInt(page.Doc(), "totalElementos", -1) == 10001, "integer counts read from number text");
+	Check(json::GetInt(page.Doc(), "totalPaginas", -1) == 2, "an integral decimal count is read");
+	Check(json::GetInt(page.Doc(), "n", -1) == 12, "a numeric string count is read");
+	Check(!json::GetBool(page.Doc(), "ultimaPagina", true), "booleans unaffected");
+	bool threw = false;
+	try {
+		page.Parse("{\"a\":1,");
+	} catch (const Error &err) {
+		threw = std::string(err.State()) == "HV00K";
+	}
+	Check(threw, "a truncated page is an HV00K error");
+
+	// Retry-After: delay-seconds or an HTTP-date.
+	auto retry = [](const std::string &v) { return ParseRetryAfter(v.data(), v.size()); };
+	Check(retry(" 120\r\n") == 120, "Retry-After seconds");
+	Check(retry(" 0\r\n") == 0, "Retry-After zero");
+	Check(retry(" 12abc\r\n") == -1, "Retry-After with junk is ignored");
+	Check(retry(" \r\n") == -1, "an empty Retry-After is ignored");
+	auto http_date = [](time_t t) {
+		char buf[64];
+		struct tm g;
+		gmtime_r(&t, &g);
+		std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &g);
+		return std::string(" ") + buf + "\r\n";
+	};
+	long in100 = retry(http_date(std::time(nullptr) + 100));
+	Check(in100 >= 99 && in100 <= 100, "an HTTP-date 100 s ahead is 99-100 s (got " + std::to_string(in100) + ")");
+	Check(retry(http_date(std::time(nullptr) - 3600)) == 0, "an HTTP-date in the past is 0 s");
+	Check(retry(" Wed, 99 Foo 2015 07:28:00 GMT\r\n") == -1, "a malformed date is ignored");
 
 	// Catalogue.
 	Check(FindEndpoint("extrato") && FindEndpoint("saldo") && !FindEndpoint("boletos"), "endpoint lookup");

@@ -1,0 +1,112 @@
+// json::Page: in-situ parsing with exact numbers, and serialization that keeps them.
+#include "bank/json.hpp"
+
+#include "bank/error.hpp"
+
+#include <algorithm>
+
+namespace pix::json {
+
+namespace {
+
+// SAX events into the document; number texts are also recorded by address.
+struct ExactHandler {
+	rapidjson::Document &doc;
+	std::vector<const char *> &numbers;
+
+	bool Null() { return doc.Null(); }
+	bool Bool(bool b) { return doc.Bool(b); }
+	// With kParseNumbersAsStringsFlag only RawNumber is called for numbers; these stay for
+	// the handler concept.
+	bool Int(int i) { return doc.Int(i); }
+	bool Uint(unsigned i) { return doc.Uint(i); }
+	bool Int64(int64_t i) { return doc.Int64(i); }
+	bool Uint64(uint64_t i) { return doc.Uint64(i); }
+	bool Double(double d) { return doc.Double(d); }
+	bool
+	RawNumber(const char *s, rapidjson::SizeType len, bool copy)
+	{
+		numbers.push_back(s);  // in situ: copy is false and the value keeps this address
+		return doc.String(s, len, copy);
+	}
+	bool String(const char *s, rapidjson::SizeType len, bool copy) { return doc.String(s, len, copy); }
+	bool StartObject() { return doc.StartObject(); }
+	bool Key(const char *s, rapidjson::SizeType len, bool copy) { return doc.Key(s, len, copy); }
+	bool EndObject(rapidjson::SizeType n) { return doc.EndObject(n); }
+	bool StartArray() { return doc.StartArray(); }
+	bool EndArray(rapidjson::SizeType n) { return doc.EndArray(n); }
+};
+
+constexpr unsigned kFlags = rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag;
+
+}  // namespace
+
+void
+Page::Parse(std::string &&body)
+{
+	numbers_.clear();
+	doc_.SetNull();
+	doc_.GetAllocator().Clear();
+	body_ = std::move(body);
+	rapidjson::ParseResult result;
+	auto generate = [&](rapidjson::Document &d) {
+		ExactHandler handler{d, numbers_};
+		rapidjson::InsituStringStream in(body_.data());
+		rapidjson::Reader reader;
+		result = reader.Parse<kFlags>(in, handler);
+		return !result.IsError();
+	};
+	doc_.Populate(generate);
+	if (result.IsError()) {
+		doc_.SetNull();
+		numbers_.clear();
+		throw Error(sqlstate::kReplyHandle, "the bank's answer is not valid JSON",
+		            std::string(rapidjson::GetParseError_En(result.Code())) + " at offset " +
+		                std::to_string(result.Offset()));
+	}
+}
+
+namespace {
+
+void
+Write(const Page &page, const rapidjson::Value &v, rapidjson::Writer<rapidjson::StringBuffer> &w)
+{
+	switch (v.GetType()) {
+	case rapidjson::kObjectType:
+		w.StartObject();
+		for (const auto &m : v.GetObject()) {
+			w.Key(m.name.GetString(), m.name.GetStringLength());
+			Write(page, m.value, w);
+		}
+		w.EndObject();
+		break;
+	case rapidjson::kArrayType:
+		w.StartArray();
+		for (const auto &e : v.GetArray())
+			Write(page, e, w);
+		w.EndArray();
+		break;
+	case rapidjson::kStringType:
+		if (page.IsNumber(v))
+			w.RawValue(v.GetString(), v.GetStringLength(), rapidjson::kNumberType);
+		else
+			w.String(v.GetString(), v.GetStringLength());
+		break;
+	default:  // null, booleans, and numbers added after parsing
+		v.Accept(w);
+		break;
+	}
+}
+
+}  // namespace
+
+void
+Page::Serialize(const rapidjson::Value &v, std::string &out) const
+{
+	rapidjson::StringBuffer buf;
+	rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+	Write(*this, v, w);
+	out.assign(buf.GetString(), buf.GetSize());
+}
+
+}  // namespace pix::json
