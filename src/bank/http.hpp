@@ -41,7 +41,8 @@ struct SocketReady {
 class Waiter {
 public:
 	virtual ~Waiter() = default;
-	// Wait until a socket is ready, timeout_ms passes or the process is interrupted.
+	// Wait until a socket is ready, timeout_ms passes or the process is interrupted. May
+	// throw (a backend services its other interrupts here, which can raise an error).
 	virtual std::vector<SocketReady> Wait(const std::vector<SocketInterest> &sockets, long timeout_ms) = 0;
 	// True when a cancel or terminate request is pending. Must not longjmp.
 	virtual bool Interrupted() = 0;

@@ -44,7 +44,8 @@ void ValidateTableOption(const char *name, const char *value);
 void PrepareBankClient(ForeignServer *server, UserMapping *um);
 std::shared_ptr<BankClient> CachedBankClient(Oid umid);
 
-// Waits on the process latch plus curl's sockets; reports cancel/terminate requests.
+// Waits on the process latch plus curl's sockets; services interrupts other than cancel and
+// terminate after each wake-up (may throw PgError); reports cancel/terminate requests.
 class PgWaiter final : public Waiter {
 public:
 	std::vector<SocketReady> Wait(const std::vector<SocketInterest> &sockets, long timeout_ms) override;
