@@ -43,6 +43,7 @@ import argparse
 import collections
 import datetime as dt
 import functools
+import gzip
 import json
 import math
 import os
@@ -706,17 +707,32 @@ class Scroll:
 @dataclass
 class Fault:
     endpoint: str       # endpoint name or "*"
-    kind: str           # delay | hang | drop | status | empty_body
+    kind: str           # delay | hang | drop | status | empty_body | big | big_gzip
     ms: int
     status: int
     count: int          # remaining applications; -1 = until reset
+    bytes: int = 0      # big, big_gzip: the answer's JSON is padded to at least this size
 
     def describe(self) -> dict:
         return {"endpoint": self.endpoint, "kind": self.kind, "ms": self.ms,
-                "status": self.status, "count": self.count}
+                "status": self.status, "count": self.count, "bytes": self.bytes}
 
 
-FAULT_KINDS = ("delay", "hang", "drop", "status", "empty_body")
+FAULT_KINDS = ("delay", "hang", "drop", "status", "empty_body", "big", "big_gzip")
+
+
+def padded(resp: Response, size: int, compress: bool) -> Response:
+    """The answer with a "padding" member that makes its JSON object at least `size` bytes;
+    gzip-compressed (Content-Encoding: gzip) when asked, so that it is small on the wire."""
+    body = resp.body
+    if body.startswith(b"{"):
+        fill = b"x" * max(0, size - len(body))
+        body = b'{"padding":"' + fill + b'"' + (b"," if body.strip() != b"{}" else b"") + body[1:]
+    headers = list(resp.headers)
+    if compress:
+        body = gzip.compress(body, 6)
+        headers.append(("Content-Encoding", "gzip"))
+    return Response(resp.status, body, resp.content_type, headers)
 REQUEST_LOG_SIZE = 5000
 HANG_MAX_SECONDS = 600
 
@@ -813,7 +829,7 @@ class State:
                         f.count -= 1
                         if f.count == 0:
                             self.faults.remove(f)
-                    return Fault(f.endpoint, f.kind, f.ms, f.status, f.count), self.fault_epoch
+                    return Fault(f.endpoint, f.kind, f.ms, f.status, f.count, f.bytes), self.fault_epoch
             return None
 
     def clear_faults(self) -> None:
@@ -1369,6 +1385,8 @@ class BankHandler(JSONHandlerBase):
                             headers=[("Retry-After", "1")] if fault.status == 429 else [])
         else:
             resp = self.process(ctx, route, path_known, retry_after)
+        if fault and fault.kind in ("big", "big_gzip"):
+            resp = padded(resp, fault.bytes, fault.kind == "big_gzip")
         entry["status"] = resp.status
         self.send(resp, partial=bool(fault and fault.kind == "drop"))
         self.log_line(entry, endpoint, limited_client, t0, fault.kind if fault else "")
@@ -1503,7 +1521,9 @@ class ControlHandler(JSONHandlerBase):
     POST /config                     JSON with any of those keys ("limits" is merged)
     GET  /fault                      pending faults
     POST /fault                      {"endpoint": NAME|"*", "kind": delay|hang|drop|status|
-                                     empty_body, "ms": 500, "status": 503, "count": 1|N|-1}
+                                     empty_body|big|big_gzip, "ms": 500, "status": 503,
+                                     "count": 1|N|-1, "bytes": 2097152 (big, big_gzip: pad
+                                     the answer's JSON to that size; big_gzip also gzips it)}
     DELETE /fault                    clear pending faults (and release hung requests)
     GET  /summary?dataInicio=&dataFim=[&tipoOperacao=][&tipoTransacao=]
                                      {"count","sum_c","sum_d"} of the generated statement
@@ -1628,12 +1648,13 @@ class ControlHandler(JSONHandlerBase):
         if kind not in FAULT_KINDS:
             return 400, {"error": f"kind must be one of {list(FAULT_KINDS)}"}
         ms, status, count = data.get("ms", 500), data.get("status", 503), data.get("count", 1)
-        for name, v in (("ms", ms), ("status", status), ("count", count)):
+        size = data.get("bytes", 2 * 1024 * 1024)
+        for name, v in (("ms", ms), ("status", status), ("count", count), ("bytes", size)):
             if isinstance(v, bool) or not isinstance(v, int):
                 return 400, {"error": f"{name} must be an integer"}
-        if ms < 0 or not 100 <= status <= 599 or (count < 1 and count != -1):
-            return 400, {"error": "need ms >= 0, 100 <= status <= 599, count >= 1 or -1"}
-        f = Fault(endpoint, kind, ms, status, count)
+        if ms < 0 or not 100 <= status <= 599 or (count < 1 and count != -1) or not 0 <= size <= 1 << 30:
+            return 400, {"error": "need ms >= 0, 100 <= status <= 599, count >= 1 or -1, 0 <= bytes <= 1 GiB"}
+        f = Fault(endpoint, kind, ms, status, count, size)
         with self.state.lock:
             self.state.faults.append(f)
             pending = [x.describe() for x in self.state.faults]
