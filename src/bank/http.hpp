@@ -72,10 +72,13 @@ struct Timeouts {
 	long request_ms = 60000;
 };
 
+constexpr long long kDefaultMaxResponseBytes = 32LL * 1024 * 1024;
+
 // One keep-alive connection to the bank (libcurl's connection cache in the multi handle).
 class HttpClient {
 public:
-	HttpClient(TlsConfig tls, Timeouts timeouts);
+	// max_response_bytes caps every answer's body, counted after decoding (gzip etc.).
+	HttpClient(TlsConfig tls, Timeouts timeouts, long long max_response_bytes = kDefaultMaxResponseBytes);
 	~HttpClient();
 	HttpClient(const HttpClient &) = delete;
 	HttpClient &operator=(const HttpClient &) = delete;
@@ -101,6 +104,7 @@ private:
 	void Close();
 	void Configure(const HttpRequest &req, HttpResponse &resp, curl_slist *headers);
 	[[noreturn]] void ThrowTransport(CURLcode code, const HttpRequest &req);
+	[[noreturn]] void ThrowTooLarge(const HttpRequest &req);
 
 	static int SocketCallback(CURL *easy, curl_socket_t s, int what, void *clientp, void *socketp);
 	static int TimerCallback(CURLM *multi, long timeout_ms, void *clientp);
@@ -110,12 +114,14 @@ private:
 
 	TlsConfig tls_;
 	Timeouts timeouts_;
+	long long max_response_bytes_;
 	CURLM *multi_ = nullptr;
 	CURL *easy_ = nullptr;
 	std::map<int, int> sockets_;   // fd -> CURL_POLL_* interest
 	long timer_ms_ = -1;
 	Waiter *waiter_ = nullptr;      // set during Perform, for the progress callback
-	bool write_failed_ = false;
+	HttpResponse *response_ = nullptr;  // set during Perform, for the write callback
+	bool too_large_ = false;        // the write callback refused a body over the cap
 	char errbuf_[CURL_ERROR_SIZE];
 	TransportFailure last_failure_ = TransportFailure::kNone;
 };
