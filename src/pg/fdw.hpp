@@ -28,7 +28,7 @@ TableOptions GetTableOptions(Oid relid);
 char *ColumnPath(Oid relid, AttrNumber attnum, const TableOptions &opts);
 // Server and user mapping options as C strings (read with PostgreSQL calls; may ereport).
 struct ServerOptions {
-	const char *url, *conta, *ca_file, *connect_timeout, *request_timeout, *max_retry_wait;
+	const char *url, *conta, *ca_file, *connect_timeout, *request_timeout, *max_retry_wait, *max_response_size;
 	const char *client_id, *client_secret, *cert_file, *key_file, *cert_pem, *key_pem;
 };
 ServerOptions ReadServerOptions(ForeignServer *server, UserMapping *um);
@@ -51,6 +51,14 @@ public:
 	std::vector<SocketReady> Wait(const std::vector<SocketInterest> &sockets, long timeout_ms) override;
 	bool Interrupted() override;
 };
+
+// ---- server_policy.cpp -------------------------------------------------------------------
+
+// True for https://<a host of the bank>[:443] with no path (nullptr, the default, is too).
+bool IsBankUrl(const char *url);
+// Installs the object access hook that keeps non-superusers from sending credentials
+// elsewhere: servers at other hosts, and url changes on servers with user mappings.
+void InstallServerPolicy();
 
 // ---- import.cpp --------------------------------------------------------------------------
 
