@@ -65,14 +65,14 @@ before=$(grep -c "logging memory contexts of PID $PID" "$LOG")
 t0=$(now_ms)
 q "SELECT pg_log_backend_memory_contexts($PID)" >/dev/null
 logged=""
-while [ "$(now_ms)" -lt $((t0 + 3000)) ]; do
+while [ "$(now_ms)" -lt $((t0 + 4000)) ]; do
 	[ "$(grep -c "logging memory contexts of PID $PID" "$LOG")" -gt "$before" ] && { logged=1; break; }
 	sleep 0.02
 done
 elapsed=$(($(now_ms) - t0))
 echo "# pg_log_backend_memory_contexts: in the server log after ${elapsed} ms"
-check "pg_log_backend_memory_contexts on a hung backend reaches the server log within a second (${elapsed} ms)" \
-	test -n "$logged" -a "$elapsed" -lt 1000
+check "pg_log_backend_memory_contexts on a hung backend reaches the server log within 2 s (${elapsed} ms)" \
+	test -n "$logged" -a "$elapsed" -lt 2000
 check "the memory context dump comes from the hung call, which still waits" hung
 
 # The call is still cancellable, with the cancel's own message, and the session goes on.
@@ -89,14 +89,15 @@ t0=$(now_ms)
 kill -KILL "$SESSION"
 wait "$SESSION" 2>/dev/null
 gone=""
-while [ "$(now_ms)" -lt $((t0 + 3000)) ]; do
+while [ "$(now_ms)" -lt $((t0 + 4000)) ]; do
 	[ -z "$(q "SELECT 1 FROM pg_stat_activity WHERE pid = $PID")" ] && { gone=1; break; }
 	sleep 0.02
 done
 elapsed=$(($(now_ms) - t0))
 echo "# client_connection_check_interval 100ms: backend gone ${elapsed} ms after its client died"
-check "with client_connection_check_interval a hung backend whose client died exits within a second (${elapsed} ms)" \
-	test -n "$gone" -a "$elapsed" -lt 1000
+check "with client_connection_check_interval a hung backend whose client died exits within 2 s (${elapsed} ms)" \
+	test -n "$gone" -a "$elapsed" -lt 2000
 check "the server log says the connection to the client was lost" grep -q "\[$PID\] FATAL:  connection to client lost" "$LOG"
+check "and the backend exited normally (no crash, no restart)" test -z "$(grep -E "terminated by signal|was terminated|PANIC" "$LOG")"
 mock POST /reset >/dev/null
 q "DROP DATABASE IF EXISTS pix_scratch" >/dev/null 2>&1
