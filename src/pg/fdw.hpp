@@ -28,8 +28,9 @@ TableOptions GetTableOptions(Oid relid);
 char *ColumnPath(Oid relid, AttrNumber attnum, const TableOptions &opts);
 // Server and user mapping options as C strings (read with PostgreSQL calls; may ereport).
 struct ServerOptions {
-	const char *url, *conta, *ca_file, *connect_timeout, *request_timeout, *max_retry_wait, *max_response_size;
+	const char *url, *conta, *ca_file, *connect_timeout, *request_timeout, *max_retry_wait;
 	const char *client_id, *client_secret, *cert_file, *key_file, *cert_pem, *key_pem;
+	const char *max_response_size;
 };
 ServerOptions ReadServerOptions(ForeignServer *server, UserMapping *um);
 // The bank layer's configuration from those strings (C++ only; call inside CppGuard).
