@@ -22,11 +22,13 @@ pix_fdw_handler(PG_FUNCTION_ARGS)
 
 void _PG_init(void);
 
-// Builds the endpoint catalogue once, so later lookups never allocate.
+// Builds the endpoint catalogue once, so later lookups never allocate; installs the hook
+// that guards where servers send credentials.
 void
 _PG_init(void)
 {
 	pix::pg::CppGuard([] { (void) pix::Endpoints(); });
+	pix::pg::InstallServerPolicy();
 }
 
 }  // extern "C"

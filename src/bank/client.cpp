@@ -9,6 +9,8 @@
 #include <openssl/x509.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <memory>
@@ -250,7 +252,30 @@ CheckClientCertificate(const TlsConfig &tls)
 	return days;
 }
 
-BankClient::BankClient(ServerConfig cfg) : cfg_(std::move(cfg)), http_(cfg_.tls, cfg_.timeouts)
+void
+CheckCaFile(const std::string &path)
+{
+	const char *hint = "ca_file must be a PEM file of CA certificates that the PostgreSQL server's operating "
+	                   "system user can read; leave it out to use the system's CA store.";
+	errno = 0;
+	std::FILE *f = std::fopen(path.c_str(), "r");
+	if (!f)
+		throw Error(sqlstate::kInvalidAttributeValue, "could not open ca_file \"" + path + "\": " + std::strerror(errno),
+		            {}, hint);
+	struct FileClose {
+		void operator()(std::FILE *f) const { std::fclose(f); }
+	};
+	std::unique_ptr<std::FILE, FileClose> owner(f);
+	struct X509Free {
+		void operator()(X509 *x) const { X509_free(x); }
+	};
+	std::unique_ptr<X509, X509Free> cert(PEM_read_X509(f, nullptr, nullptr, nullptr));
+	ERR_clear_error();
+	if (!cert)
+		throw Error(sqlstate::kInvalidAttributeValue, "ca_file \"" + path + "\" holds no PEM certificate", {}, hint);
+}
+
+BankClient::BankClient(ServerConfig cfg) : cfg_(std::move(cfg)), http_(cfg_.tls, cfg_.timeouts, cfg_.max_response_bytes)
 {
 	cert_days_left_ = CheckClientCertificate(cfg_.tls);
 	account_key_ = cfg_.base_url + '\n' + cfg_.client_id + '\n' + cfg_.conta_corrente;

@@ -20,6 +20,7 @@ struct ServerConfig {
 	TlsConfig tls;
 	Timeouts timeouts;
 	long max_retry_wait_ms = 30000;  // longest Retry-After we are willing to sleep for
+	long long max_response_bytes = kDefaultMaxResponseBytes;  // cap on one answer's decoded body
 };
 
 // Counters a scan reports in EXPLAIN ANALYZE.
@@ -110,5 +111,8 @@ std::string UrlEncode(const std::string &s);
 
 // Checks a PEM certificate/key pair before first use; returns days left (may throw).
 long CheckClientCertificate(const TlsConfig &tls);
+
+// Checks that a ca_file can be opened and holds at least one PEM certificate (may throw).
+void CheckCaFile(const std::string &path);
 
 }  // namespace pix

@@ -22,6 +22,7 @@ constexpr const char *kInvalidAuthorization = "28000";
 constexpr const char *kInsufficientPrivilege = "42501";
 constexpr const char *kTooManyRequests = "53400";      // configuration_limit_exceeded
 constexpr const char *kOutOfMemory = "53200";
+constexpr const char *kProgramLimitExceeded = "54000";
 constexpr const char *kInternal = "XX000";
 }  // namespace sqlstate
 

@@ -48,6 +48,16 @@ SetBlob(CURL *easy, CURLoption opt, const std::string &pem)
 	SetOpt(easy, opt, &blob);
 }
 
+// The path of a URL, without scheme, host and query: messages name the endpoint only.
+std::string
+EndpointOf(const std::string &url)
+{
+	std::string path = url.substr(0, url.find('?'));
+	size_t scheme = path.find("://");
+	size_t slash = scheme == std::string::npos ? 0 : path.find('/', scheme + 3);
+	return slash == std::string::npos ? "/" : path.substr(slash);
+}
+
 // Frees a header list on every exit path.
 struct SlistOwner {
 	curl_slist *list = nullptr;
@@ -64,7 +74,8 @@ struct SlistOwner {
 
 }  // namespace
 
-HttpClient::HttpClient(TlsConfig tls, Timeouts timeouts) : tls_(std::move(tls)), timeouts_(timeouts)
+HttpClient::HttpClient(TlsConfig tls, Timeouts timeouts, long long max_response_bytes)
+    : tls_(std::move(tls)), timeouts_(timeouts), max_response_bytes_(max_response_bytes)
 {
 	errbuf_[0] = '\0';
 	GlobalInit();
@@ -131,8 +142,15 @@ HttpClient::TimerCallback(CURLM *, long timeout_ms, void *clientp)
 size_t
 HttpClient::WriteCallback(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-	auto *resp = static_cast<HttpResponse *>(userdata);
+	auto *self = static_cast<HttpClient *>(userdata);
+	HttpResponse *resp = self->response_;
 	size_t n = size * nmemb;
+	// curl hands over decoded bytes a few kB at a time, so a compressed answer that
+	// inflates without end stops here too.
+	if (static_cast<long long>(resp->body.size() + n) > self->max_response_bytes_) {
+		self->too_large_ = true;
+		return 0;
+	}
 	try {
 		resp->body.append(ptr, n);
 	} catch (...) {
@@ -243,7 +261,7 @@ HttpClient::Configure(const HttpRequest &req, HttpResponse &resp, curl_slist *he
 	SetOpt(e, CURLOPT_USERAGENT, kUserAgent);
 	SetOpt(e, CURLOPT_ACCEPT_ENCODING, "");
 	SetOpt(e, CURLOPT_WRITEFUNCTION, &HttpClient::WriteCallback);
-	SetOpt(e, CURLOPT_WRITEDATA, &resp);
+	SetOpt(e, CURLOPT_WRITEDATA, this);
 	SetOpt(e, CURLOPT_HEADERFUNCTION, &HttpClient::HeaderCallback);
 	SetOpt(e, CURLOPT_HEADERDATA, &resp);
 	SetOpt(e, CURLOPT_XFERINFOFUNCTION, &HttpClient::ProgressCallback);
@@ -291,9 +309,15 @@ HttpClient::Perform(const HttpRequest &req, Waiter &waiter)
 		}
 	} attached{this};
 	waiter_ = &waiter;
+	response_ = &resp;
+	too_large_ = false;
 	struct ClearWaiter {
 		HttpClient *self;
-		~ClearWaiter() { self->waiter_ = nullptr; }
+		~ClearWaiter()
+		{
+			self->waiter_ = nullptr;
+			self->response_ = nullptr;
+		}
 	} clear_waiter{this};
 
 	int running = 0;
@@ -330,6 +354,8 @@ HttpClient::Perform(const HttpRequest &req, Waiter &waiter)
 
 	if (result == CURLE_ABORTED_BY_CALLBACK && waiter.Interrupted())
 		throw Interrupted();  // Attached closes the connection
+	if (result == CURLE_WRITE_ERROR && too_large_)
+		ThrowTooLarge(req);
 	if (result == CURLE_WRITE_ERROR)
 		throw std::bad_alloc();
 	if (result != CURLE_OK)
@@ -346,14 +372,23 @@ HttpClient::Perform(const HttpRequest &req, Waiter &waiter)
 }
 
 void
+HttpClient::ThrowTooLarge(const HttpRequest &req)
+{
+	// Perform's guard drops the connection: the rest of the answer is never read.
+	throw Error(sqlstate::kProgramLimitExceeded,
+	            "the bank's answer to " + std::string(req.method) + " " + EndpointOf(req.url) +
+	                " is larger than max_response_size",
+	            "More than " + std::to_string(max_response_bytes_) + " bytes (counted after decompression).",
+	            "Raise the server option max_response_size, or lower the table option page_size so that each "
+	            "page is smaller.");
+}
+
+void
 HttpClient::ThrowTransport(CURLcode code, const HttpRequest &req)
 {
 	std::string detail = errbuf_[0] ? errbuf_ : curl_easy_strerror(code);
 	// Name the endpoint, not the host or the query: messages stay short and stable.
-	std::string path = req.url.substr(0, req.url.find('?'));
-	size_t scheme = path.find("://");
-	size_t slash = scheme == std::string::npos ? 0 : path.find('/', scheme + 3);
-	std::string what = std::string(req.method) + " " + (slash == std::string::npos ? "/" : path.substr(slash));
+	std::string what = std::string(req.method) + " " + EndpointOf(req.url);
 	bool alert = detail.find("alert") != std::string::npos;
 	// With TLS 1.3 a server that refuses the client certificate does so after the client
 	// considers the handshake done: the first read then gets an alert or, depending on

@@ -41,7 +41,8 @@ struct SocketReady {
 class Waiter {
 public:
 	virtual ~Waiter() = default;
-	// Wait until a socket is ready, timeout_ms passes or the process is interrupted.
+	// Wait until a socket is ready, timeout_ms passes or the process is interrupted. May
+	// throw (a backend services its other interrupts here, which can raise an error).
 	virtual std::vector<SocketReady> Wait(const std::vector<SocketInterest> &sockets, long timeout_ms) = 0;
 	// True when a cancel or terminate request is pending. Must not longjmp.
 	virtual bool Interrupted() = 0;
@@ -74,11 +75,13 @@ struct Timeouts {
 // Seconds from a Retry-After header value (delay-seconds or an HTTP-date); -1 when it is
 // neither. Never throws (called from a libcurl callback).
 long ParseRetryAfter(const char *value, size_t len);
+constexpr long long kDefaultMaxResponseBytes = 32LL * 1024 * 1024;
 
 // One keep-alive connection to the bank (libcurl's connection cache in the multi handle).
 class HttpClient {
 public:
-	HttpClient(TlsConfig tls, Timeouts timeouts);
+	// max_response_bytes caps every answer's body, counted after decoding (gzip etc.).
+	HttpClient(TlsConfig tls, Timeouts timeouts, long long max_response_bytes = kDefaultMaxResponseBytes);
 	~HttpClient();
 	HttpClient(const HttpClient &) = delete;
 	HttpClient &operator=(const HttpClient &) = delete;
@@ -104,6 +107,7 @@ private:
 	void Close();
 	void Configure(const HttpRequest &req, HttpResponse &resp, curl_slist *headers);
 	[[noreturn]] void ThrowTransport(CURLcode code, const HttpRequest &req);
+	[[noreturn]] void ThrowTooLarge(const HttpRequest &req);
 
 	static int SocketCallback(CURL *easy, curl_socket_t s, int what, void *clientp, void *socketp);
 	static int TimerCallback(CURLM *multi, long timeout_ms, void *clientp);
@@ -113,12 +117,14 @@ private:
 
 	TlsConfig tls_;
 	Timeouts timeouts_;
+	long long max_response_bytes_;
 	CURLM *multi_ = nullptr;
 	CURL *easy_ = nullptr;
 	std::map<int, int> sockets_;   // fd -> CURL_POLL_* interest
 	long timer_ms_ = -1;
 	Waiter *waiter_ = nullptr;      // set during Perform, for the progress callback
-	bool write_failed_ = false;
+	HttpResponse *response_ = nullptr;  // set during Perform, for the write callback
+	bool too_large_ = false;        // the write callback refused a body over the cap
 	char errbuf_[CURL_ERROR_SIZE];
 	TransportFailure last_failure_ = TransportFailure::kNone;
 };

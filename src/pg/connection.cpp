@@ -89,7 +89,15 @@ PgWaiter::Wait(const std::vector<SocketInterest> &sockets, long timeout_ms)
 {
 	WaitEvent events[16];
 	int n = PgGuard([&] {
-		return WaitOnce(sockets.data(), static_cast<int>(sockets.size()), timeout_ms, events, lengthof(events));
+		int got = WaitOnce(sockets.data(), static_cast<int>(sockets.size()), timeout_ms, events, lengthof(events));
+		// Service every other interrupt now, as postgres_fdw's pgfdw_get_result does: barriers
+		// (DROP DATABASE waits on them), pg_log_backend_memory_contexts,
+		// client_connection_check_interval. It may raise (an ERROR becomes PgError here) or
+		// exit (FATAL). Cancel and terminate are left to Interrupted(), so that the C++
+		// frames unwind before PostgreSQL ends the statement or the backend.
+		if (!QueryCancelPending && !ProcDiePending)
+			CHECK_FOR_INTERRUPTS();
+		return got;
 	});
 	std::vector<SocketReady> ready;
 	for (int i = 0; i < n; i++) {

@@ -36,6 +36,7 @@ char *ColumnPath(Oid relid, AttrNumber attnum, const TableOptions &opts);
 struct ServerOptions {
 	const char *url, *conta, *ca_file, *connect_timeout, *request_timeout, *max_retry_wait;
 	const char *client_id, *client_secret, *cert_file, *key_file, *cert_pem, *key_pem;
+	const char *max_response_size;
 };
 ServerOptions ReadServerOptions(ForeignServer *server, UserMapping *um);
 // The bank layer's configuration from those strings (C++ only; call inside CppGuard).
@@ -50,12 +51,21 @@ void ValidateTableOption(const char *name, const char *value);
 void PrepareBankClient(ForeignServer *server, UserMapping *um);
 std::shared_ptr<BankClient> CachedBankClient(Oid umid);
 
-// Waits on the process latch plus curl's sockets; reports cancel/terminate requests.
+// Waits on the process latch plus curl's sockets; services interrupts other than cancel and
+// terminate after each wake-up (may throw PgError); reports cancel/terminate requests.
 class PgWaiter final : public Waiter {
 public:
 	std::vector<SocketReady> Wait(const std::vector<SocketInterest> &sockets, long timeout_ms) override;
 	bool Interrupted() override;
 };
+
+// ---- server_policy.cpp -------------------------------------------------------------------
+
+// True for https://<a host of the bank>[:443] with no path (nullptr, the default, is too).
+bool IsBankUrl(const char *url);
+// Installs the object access hook that keeps non-superusers from sending credentials
+// elsewhere: servers at other hosts, and url changes on servers with user mappings.
+void InstallServerPolicy();
 
 // ---- import.cpp --------------------------------------------------------------------------
 

@@ -42,6 +42,19 @@ ImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid server_oid)
 		ValidateTableOption(def->defname, defGetString(def));
 		appendStringInfo(&extra, ", %s %s", quote_identifier(def->defname), quote_literal_cstr(defGetString(def)));
 	}
+	// LIMIT TO or EXCEPT a table the bank does not offer is a typo, not an empty import.
+	foreach (lc, stmt->table_list) {
+		const char *name = static_cast<RangeVar *>(lfirst(lc))->relname;
+		if (FindEndpoint(name))
+			continue;
+		StringInfoData offered;
+		initStringInfo(&offered);
+		for (const EndpointDef &ep : Endpoints())
+			appendStringInfo(&offered, "%s%s", offered.len ? ", " : "", ep.name);
+		ereport(ERROR, (errcode(ERRCODE_FDW_TABLE_NOT_FOUND),
+		                errmsg("schema \"inter\" has no table \"%s\"", name),
+		                errhint("IMPORT FOREIGN SCHEMA inter offers: %s.", offered.data)));
+	}
 	ForeignServer *server = GetForeignServer(server_oid);
 	List *commands = NIL;
 	for (const EndpointDef &ep : Endpoints()) {

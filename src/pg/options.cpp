@@ -26,6 +26,7 @@ const OptionDef kOptions[] = {
     {"max_retry_wait", ForeignServerRelationId, false, "a duration such as '30 s' ('0' never waits to retry)"},
     {"history_start", ForeignServerRelationId, false, "a date such as '2020-01-01': when the account's history begins"},
     {"max_calls", ForeignServerRelationId, false, "an integer from 1 to 100000: bank calls one scan may make"},
+    {"max_response_size", ForeignServerRelationId, false, "a size such as '32 MB', from 1 kB to 1 GB"},
     {"client_id", UserMappingRelationId, false, "the integration's client id"},
     {"client_secret", UserMappingRelationId, false, "the integration's client secret"},
     {"cert_file", UserMappingRelationId, true, "a PEM certificate file readable by the server"},
@@ -94,12 +95,16 @@ BadValue(const OptionDef &o, const char *why)
 }
 
 // Parses "<number> [ms|s|sec|seconds|min|minutes]" into milliseconds; -1 when malformed.
+// A bare number is read as seconds (values stored before units were required).
 long
 ParseDurationMs(const char *s)
 {
 	char *end = nullptr;
+	size_t digits = strspn(s, "0123456789.");
+	if (digits == 0 || !isdigit(static_cast<unsigned char>(s[0])))
+		return -1;
 	double v = strtod(s, &end);
-	if (end == s || v < 0)
+	if (end != s + digits || v < 0)
 		return -1;
 	while (isspace(static_cast<unsigned char>(*end)))
 		end++;
@@ -115,6 +120,54 @@ ParseDurationMs(const char *s)
 		return -1;
 	double ms = v * scale;
 	return ms > 86400000.0 ? -1 : static_cast<long>(ms);
+}
+
+// True when a duration or size is a bare number other than 0, e.g. '5': refused, since
+// whether that means seconds or milliseconds (bytes or megabytes) is anybody's guess.
+bool
+LacksUnit(const char *s)
+{
+	size_t digits = strspn(s, "0123456789.");
+	if (!isdigit(static_cast<unsigned char>(s[0])) || strspn(s + digits, " \t") != strlen(s + digits))
+		return false;  // malformed or has a unit: the other checks decide
+	return strspn(s, "0.") != digits;
+}
+
+[[noreturn]] void
+NeedsUnit(const OptionDef &o, const char *value, bool size)
+{
+	int len = static_cast<int>(strspn(value, "0123456789."));
+	ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+	                errmsg("invalid value for option \"%s\": the number needs a unit", o.name),
+	                size ? errhint("Write '%.*s MB' for megabytes or '%.*s kB' for kilobytes.", len, value, len, value)
+	                     : errhint("Write '%.*s s' for seconds or '%.*s ms' for milliseconds.", len, value, len,
+	                               value)));
+	pg_unreachable();
+}
+
+// Parses "<integer> <B|bytes|kB|MB|GB>" into bytes; -1 when malformed or over 1 GB.
+long long
+ParseSizeBytes(const char *s)
+{
+	size_t digits = strspn(s, "0123456789");
+	if (digits == 0 || digits > 10)
+		return -1;
+	long long v = strtoll(s, nullptr, 10);
+	const char *unit = s + digits;
+	while (isspace(static_cast<unsigned char>(*unit)))
+		unit++;
+	long long scale = 0;
+	if (strcmp(unit, "B") == 0 || strcmp(unit, "bytes") == 0)
+		scale = 1;
+	else if (strcmp(unit, "kB") == 0)
+		scale = 1024;
+	else if (strcmp(unit, "MB") == 0)
+		scale = 1024 * 1024;
+	else if (strcmp(unit, "GB") == 0)
+		scale = 1024 * 1024 * 1024;
+	else
+		return -1;
+	return v > 1024LL * 1024 * 1024 / scale ? -1 : v * scale;
 }
 
 bool
@@ -163,16 +216,32 @@ ValidateValue(const OptionDef &o, const char *value)
 {
 	const char *n = o.name;
 	if (strcmp(n, "url") == 0) {
-		if (strncmp(value, "https://", 8) != 0 || strlen(value) < 9 || strpbrk(value, " ?#\t\n") != nullptr)
+		if (strncmp(value, "https://", 8) != 0 || strlen(value) < 9 || strpbrk(value, " ?#\t\n\\") != nullptr)
 			BadValue(o, "the bank is only reached over https, without query or fragment");
+		const char *path = strchr(value + 8, '/');
+		size_t host_len = path ? static_cast<size_t>(path - value - 8) : strlen(value + 8);
+		if (host_len == 0 || memchr(value + 8, '@', host_len))
+			BadValue(o, "it must name a host, without user name or password");
+		if (path && strspn(path, "/") != strlen(path))
+			ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+			                errmsg("invalid value for option \"url\": it must be the bank's base URL, without a path"),
+			                errhint("Write only scheme and host, e.g. 'https://cdpj.partners.bancointer.com.br' or "
+			                        "'https://cdpj-sandbox.partners.uatinter.co'; pix_fdw adds /oauth/v2, "
+			                        "/banking/v2 and /pix/v2 itself.")));
 	} else if (strcmp(n, "conta_corrente") == 0) {
 		if (!AllDigits(value) || value[0] == '0')
 			BadValue(o, nullptr);
-	} else if (strcmp(n, "connect_timeout") == 0 || strcmp(n, "request_timeout") == 0) {
-		if (ParseDurationMs(value) <= 0)
+	} else if (strcmp(n, "connect_timeout") == 0 || strcmp(n, "request_timeout") == 0 ||
+	           strcmp(n, "max_retry_wait") == 0) {
+		if (LacksUnit(value))
+			NeedsUnit(o, value, false);
+		long ms = ParseDurationMs(value);
+		if (ms < 0 || (ms == 0 && strcmp(n, "max_retry_wait") != 0))
 			BadValue(o, nullptr);
-	} else if (strcmp(n, "max_retry_wait") == 0) {
-		if (ParseDurationMs(value) < 0)
+	} else if (strcmp(n, "max_response_size") == 0) {
+		if (AllDigits(value) && LacksUnit(value))
+			NeedsUnit(o, value, true);
+		if (ParseSizeBytes(value) < 1024)
 			BadValue(o, nullptr);
 	} else if (strcmp(n, "cert_pem") == 0) {
 		if (!strstr(value, "-----BEGIN CERTIFICATE-----"))
@@ -309,6 +378,7 @@ ReadServerOptions(ForeignServer *server, UserMapping *um)
 	o.connect_timeout = Opt(server->options, "connect_timeout");
 	o.request_timeout = Opt(server->options, "request_timeout");
 	o.max_retry_wait = Opt(server->options, "max_retry_wait");
+	o.max_response_size = Opt(server->options, "max_response_size");
 	o.client_id = Opt(um->options, "client_id");
 	o.client_secret = Opt(um->options, "client_secret");
 	o.cert_file = Opt(um->options, "cert_file");
@@ -351,6 +421,8 @@ MakeServerConfig(const ServerOptions &o)
 		cfg.timeouts.request_ms = ParseDurationMs(o.request_timeout);
 	if (o.max_retry_wait)
 		cfg.max_retry_wait_ms = ParseDurationMs(o.max_retry_wait);
+	if (o.max_response_size && ParseSizeBytes(o.max_response_size) > 0)
+		cfg.max_response_bytes = ParseSizeBytes(o.max_response_size);
 	return cfg;
 }
 
@@ -388,6 +460,10 @@ pix_fdw_validator(PG_FUNCTION_ARGS)
 			                    : errhint("File options make the server read its own files; a non-superuser can "
 			                              "give the certificate and key as text with cert_pem and key_pem.")));
 		ValidateValue(*o, defGetString(def));
+		if (strcmp(o->name, "ca_file") == 0) {
+			const char *path = defGetString(def);
+			CppGuard([&] { pix::CheckCaFile(path); });
+		}
 		cert_file |= strcmp(o->name, "cert_file") == 0;
 		cert_pem |= strcmp(o->name, "cert_pem") == 0;
 		key_file |= strcmp(o->name, "key_file") == 0;

@@ -47,6 +47,7 @@ import dataclasses
 import datetime as dt
 import email.utils
 import functools
+import gzip
 import json
 import math
 import os
@@ -712,7 +713,7 @@ class Scroll:
 @dataclass
 class Fault:
     endpoint: str       # endpoint name or "*"
-    kind: str           # delay | hang | drop | status | empty_body | body | total
+    kind: str           # delay | hang | drop | status | empty_body | body | total | big | big_gzip
     ms: int
     status: int
     count: int          # remaining applications; -1 = until reset
@@ -720,10 +721,11 @@ class Fault:
     retry_after_date: Optional[int] = None  # kind "status" 429: Retry-After as an HTTP-date
                                             # this many seconds ahead (instead of "1")
     total: object = None  # kind "total": the totalElementos to answer (None: leave it out)
+    bytes: int = 0      # big, big_gzip: the answer's JSON is padded to at least this size
 
     def describe(self) -> dict:
         d = {"endpoint": self.endpoint, "kind": self.kind, "ms": self.ms,
-             "status": self.status, "count": self.count}
+             "status": self.status, "count": self.count, "bytes": self.bytes}
         if self.kind == "total":
             d["total"] = self.total
         if self.kind == "body":
@@ -733,7 +735,21 @@ class Fault:
         return d
 
 
-FAULT_KINDS = ("delay", "hang", "drop", "status", "empty_body", "body", "total")
+FAULT_KINDS = ("delay", "hang", "drop", "status", "empty_body", "body", "total", "big", "big_gzip")
+
+
+def padded(resp: Response, size: int, compress: bool) -> Response:
+    """The answer with a "padding" member that makes its JSON object at least `size` bytes;
+    gzip-compressed (Content-Encoding: gzip) when asked, so that it is small on the wire."""
+    body = resp.body
+    if body.startswith(b"{"):
+        fill = b"x" * max(0, size - len(body))
+        body = b'{"padding":"' + fill + b'"' + (b"," if body.strip() != b"{}" else b"") + body[1:]
+    headers = list(resp.headers)
+    if compress:
+        body = gzip.compress(body, 6)
+        headers.append(("Content-Encoding", "gzip"))
+    return Response(resp.status, body, resp.content_type, headers)
 REQUEST_LOG_SIZE = 5000
 HANG_MAX_SECONDS = 600
 
@@ -1421,6 +1437,8 @@ class BankHandler(JSONHandlerBase):
             resp = self.process(ctx, route, path_known, retry_after)
             if fault and fault.kind == "total":
                 resp = with_total(resp, fault.total)
+        if fault and fault.kind in ("big", "big_gzip"):
+            resp = padded(resp, fault.bytes, fault.kind == "big_gzip")
         entry["status"] = resp.status
         self.send(resp, partial=bool(fault and fault.kind == "drop"))
         self.log_line(entry, endpoint, limited_client, t0, fault.kind if fault else "")
@@ -1564,6 +1582,8 @@ class ControlHandler(JSONHandlerBase):
                                      the HTTP-date N seconds ahead;
                                      kind "total" answers normally but with totalElementos
                                      replaced by "total" (left out when null or absent)
+                                     kinds "big", "big_gzip": "bytes": 2097152 pads the
+                                     answer's JSON to that size (big_gzip also gzips it)
     DELETE /fault                    clear pending faults (and release hung requests)
     GET  /scrolls                    active statement scrolls: [{"client_id","conta","size",
                                      "pos","total","idle_s"}]
@@ -1693,11 +1713,12 @@ class ControlHandler(JSONHandlerBase):
         ms, status, count = (data.get("ms", 500), data.get("status", 200 if kind == "body" else 503),
                              data.get("count", 1))
         rad = data.get("retry_after_date")
-        for name, v in (("ms", ms), ("status", status), ("count", count)) + ((("retry_after_date", rad),) if rad is not None else ()):
+        size = data.get("bytes", 2 * 1024 * 1024)
+        for name, v in (("ms", ms), ("status", status), ("count", count), ("bytes", size)) + ((("retry_after_date", rad),) if rad is not None else ()):
             if isinstance(v, bool) or not isinstance(v, int):
                 return 400, {"error": f"{name} must be an integer"}
-        if ms < 0 or not 100 <= status <= 599 or (count < 1 and count != -1):
-            return 400, {"error": "need ms >= 0, 100 <= status <= 599, count >= 1 or -1"}
+        if ms < 0 or not 100 <= status <= 599 or (count < 1 and count != -1) or not 0 <= size <= 1 << 30:
+            return 400, {"error": "need ms >= 0, 100 <= status <= 599, count >= 1 or -1, 0 <= bytes <= 1 GiB"}
         body = b""
         if kind == "body":
             try:
@@ -1709,7 +1730,7 @@ class ControlHandler(JSONHandlerBase):
                     return 400, {"error": 'kind "body" needs "body" (a string) or "body_b64"'}
             except (ValueError, TypeError):
                 return 400, {"error": "body_b64 must be base64"}
-        f = Fault(endpoint, kind, ms, status, count, body, rad, data.get("total"))
+        f = Fault(endpoint, kind, ms, status, count, body, rad, data.get("total"), size)
         with self.state.lock:
             self.state.faults.append(f)
             pending = [x.describe() for x in self.state.faults]

@@ -417,6 +417,19 @@ ctl DELETE /fault >/dev/null
 req -H "$(auth)" "$(B /banking/v2/saldo)"
 eq "DELETE /fault clears faults" 200 "$CODE"
 eq "bad fault kind -> 400" 400 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$CPORT/fault" -d '{"kind":"explode"}')"
+ctl POST /fault '{"endpoint":"saldo","kind":"big_gzip","bytes":2000000}' >/dev/null
+req -H "$(auth)" "$(B /banking/v2/saldo)"
+truthy "big_gzip: gzip on the wire, under 64 kB, inflating to a JSON answer of >= 2 000 000 bytes" "$("$PY" -c '
+import gzip, json, sys
+raw = open(sys.argv[1], "rb").read(); hdr = open(sys.argv[2]).read().lower()
+d = gzip.decompress(raw); o = json.loads(d)
+print("content-encoding: gzip" in hdr and len(raw) < 65536 and len(d) >= 2000000 and "disponivel" in o)' "$TMP/body" "$TMP/hdr")"
+ctl POST /fault '{"endpoint":"saldo","kind":"big","bytes":300000}' >/dev/null
+req -H "$(auth)" "$(B /banking/v2/saldo)"
+truthy "big: a plain JSON answer of >= 300 000 bytes" "$("$PY" -c '
+import json, sys
+raw = open(sys.argv[1], "rb").read(); o = json.loads(raw)
+print(len(raw) >= 300000 and "disponivel" in o and "content-encoding" not in open(sys.argv[2]).read().lower())' "$TMP/body" "$TMP/hdr")"
 
 # ------------------------------------------------------------------------------------------
 echo "# counts, request log, revoke, token expiry"
