@@ -13,7 +13,7 @@ FROM test.orders6 o
 LEFT JOIN inter.extrato e ON e.end_to_end_id = o.e2e AND e.data_transacao = o.dia
 ORDER BY o.id;
 SELECT test.calls('extrato') AS calls;
-SELECT * FROM test.windows();
+SELECT * FROM test.t6_windows();
 
 -- Inner join, and the orders still unpaid (anti-join): four requests each.
 SELECT test.reset();
@@ -33,7 +33,7 @@ FROM test.orders6 o,
      LATERAL (SELECT count(*) AS n, sum(valor) FILTER (WHERE tipo_operacao = 'C') AS credits,
                      sum(valor) FILTER (WHERE tipo_operacao = 'D') AS debits
               FROM inter.extrato e WHERE e.data_transacao = o.dia) d,
-     LATERAL test.summary(o.dia, o.dia) s
+     LATERAL test.t6_summary(o.dia, o.dia) s
 ORDER BY o.id;
 SELECT test.calls('extrato') AS calls;
 
@@ -53,7 +53,7 @@ SELECT o.id, count(e.*) AS n FROM test.orders6 o
 JOIN inter.extrato e ON e.data_transacao = o.dia
 WHERE e.data_transacao BETWEEN '2024-01-01' AND '2024-12-31'
 GROUP BY o.id ORDER BY o.id;
-SELECT * FROM test.windows();
+SELECT * FROM test.t6_windows();
 
 -- Same answer as PostgreSQL over the local copy, for a join with a larger local table
 -- (20 distinct days): whatever the plan, the rows are right and no day is read twice.
@@ -62,7 +62,7 @@ SELECT ('2024-02-01'::date + 7 * g) AS dia FROM generate_series(0, 19) g;
 ANALYZE days20;
 SELECT test.reset();
 SELECT (SELECT count(*) FROM days20 d JOIN inter.extrato e ON e.data_transacao = d.dia)
-     = (SELECT count(*) FROM days20 d JOIN test.hist h ON h.data_transacao = d.dia) AS same_count,
+     = (SELECT count(*) FROM days20 d JOIN test.t6_hist h ON h.data_transacao = d.dia) AS same_count,
        (SELECT sum(e.valor) FROM days20 d JOIN inter.extrato e ON e.data_transacao = d.dia)
-     = (SELECT sum(h.valor) FROM days20 d JOIN test.hist h ON h.data_transacao = d.dia) AS same_total;
+     = (SELECT sum(h.valor) FROM days20 d JOIN test.t6_hist h ON h.data_transacao = d.dia) AS same_total;
 SELECT test.calls('extrato') <= 40 AS at_most_one_call_per_day_and_query;

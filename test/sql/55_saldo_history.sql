@@ -6,21 +6,21 @@
 -- also checked against the bank's own /summary.
 SET DateStyle = 'ISO, YMD';
 SET TimeZone = 'America/Sao_Paulo';
-CREATE FUNCTION test.balance(d date) RETURNS numeric LANGUAGE sql AS $$
+CREATE FUNCTION test.t6_balance(d date) RETURNS numeric LANGUAGE sql AS $$
   SELECT 1300000000.00 + s.sum_c - s.sum_d
-  FROM test.summary('2023-01-01', CASE WHEN extract(isodow FROM d) > 5 THEN d - (extract(isodow FROM d)::int - 5) ELSE d END) s
+  FROM test.t6_summary('2023-01-01', CASE WHEN extract(isodow FROM d) > 5 THEN d - (extract(isodow FROM d)::int - 5) ELSE d END) s
 $$;
 
 -- BETWEEN over three past days (Wednesday to Friday): three rows, three calls.
 SELECT test.reset();
-SELECT data_saldo, disponivel, data_referencia, disponivel = test.balance(data_saldo) AS bank_balance
+SELECT data_saldo, disponivel, data_referencia, disponivel = test.t6_balance(data_saldo) AS bank_balance
 FROM inter.saldo WHERE data_saldo BETWEEN '2024-06-19' AND '2024-06-21' ORDER BY data_saldo;
 SELECT test.calls('saldo') AS calls;
 SELECT * FROM test.requests('saldo') ORDER BY 1;
 
 -- Ranges (> and <=), and a range over a weekend: Saturday and Sunday report Friday's.
 SELECT test.reset();
-SELECT data_saldo, disponivel, data_referencia, disponivel = test.balance(data_saldo) AS bank_balance
+SELECT data_saldo, disponivel, data_referencia, disponivel = test.t6_balance(data_saldo) AS bank_balance
 FROM inter.saldo WHERE data_saldo > '2024-06-20' AND data_saldo <= '2024-06-24' ORDER BY data_saldo;
 SELECT test.calls('saldo') AS calls;
 
@@ -35,7 +35,7 @@ SELECT test.calls('saldo') AS calls;
 
 -- Join-driven dates: LATERAL and a join with a local table, one call per distinct date.
 SELECT test.reset();
-SELECT d.dia, s.disponivel, s.disponivel = test.balance(d.dia) AS bank_balance
+SELECT d.dia, s.disponivel, s.disponivel = test.t6_balance(d.dia) AS bank_balance
 FROM (VALUES ('2024-06-20'::date), ('2023-03-15'), ('2024-06-20')) d(dia),
      LATERAL (SELECT disponivel FROM inter.saldo WHERE data_saldo = d.dia) s
 ORDER BY d.dia;
@@ -51,25 +51,25 @@ SELECT count(*) AS n FROM inter.saldo WHERE data_saldo = '2099-01-01';
 SELECT count(*) AS n FROM inter.saldo WHERE data_saldo = current_date + 1;
 SELECT test.calls('saldo') AS calls;
 SELECT test.reset();
-SELECT count(*) AS n, bool_and(disponivel = test.balance(data_saldo)) AS bank_balances
+SELECT count(*) AS n, bool_and(disponivel = test.t6_balance(data_saldo)) AS bank_balances
 FROM inter.saldo WHERE data_saldo BETWEEN current_date - 1 AND current_date + 3;
 SELECT test.calls('saldo') AS calls;
 
 -- No lower bound: the ERROR of point 1, before any call.
 SELECT test.reset();
 SELECT failed, hint ~ 'history_start' AS hint_names_history_start
-FROM test.try($$SELECT * FROM inter.saldo WHERE data_saldo <= '2024-06-20'$$);
+FROM test.t6_try($$SELECT * FROM inter.saldo WHERE data_saldo <= '2024-06-20'$$);
 SELECT test.calls('saldo') AS calls;
 -- With history_start, the same range starts there: 2024-06-18 .. 2024-06-20.
 ALTER SERVER inter OPTIONS (ADD history_start '2024-06-18');
 SELECT test.reset();
-SELECT data_saldo, disponivel, disponivel = test.balance(data_saldo) AS bank_balance
+SELECT data_saldo, disponivel, disponivel = test.t6_balance(data_saldo) AS bank_balance
 FROM inter.saldo WHERE data_saldo <= '2024-06-20' ORDER BY data_saldo;
 SELECT test.calls('saldo') AS calls;
 ALTER SERVER inter OPTIONS (DROP history_start);
 
 -- Still: no condition at all is the current balance, one row, one call.
 SELECT test.reset();
-SELECT count(*) AS n, bool_and(data_saldo = test.today_brt()) AS today FROM inter.saldo;
+SELECT count(*) AS n, bool_and(data_saldo = test.t6_today()) AS today FROM inter.saldo;
 SELECT test.calls('saldo') AS calls;
-DROP FUNCTION test.balance(date);
+DROP FUNCTION test.t6_balance(date);

@@ -26,9 +26,9 @@ SELECT valor FROM inter.extrato WHERE data_transacao = '2024-06-20' AND tipo_tra
 
 -- Mixed with valid conditions and IN lists, the answer is PostgreSQL's over the local copy
 -- (one window: June 2024).
-SELECT n, same, calls FROM test.check($$data_transacao BETWEEN '2024-06-01' AND '2024-06-30' AND tipo_operacao IN ('c', 'C')$$);
-SELECT n, same FROM test.check($$data_transacao BETWEEN '2024-06-01' AND '2024-06-30' AND tipo_operacao = ANY (ARRAY['d', 'x'])$$);
-SELECT n, same, calls FROM test.check($$data_transacao BETWEEN '2024-06-01' AND '2024-06-30' AND tipo_transacao IN ('TARIFA', 'tarifa', 'NAO_EXISTE')$$);
+SELECT n, same, calls FROM test.t6_check($$data_transacao BETWEEN '2024-06-01' AND '2024-06-30' AND tipo_operacao IN ('c', 'C')$$);
+SELECT n, same FROM test.t6_check($$data_transacao BETWEEN '2024-06-01' AND '2024-06-30' AND tipo_operacao = ANY (ARRAY['d', 'x'])$$);
+SELECT n, same, calls FROM test.t6_check($$data_transacao BETWEEN '2024-06-01' AND '2024-06-30' AND tipo_transacao IN ('TARIFA', 'tarifa', 'NAO_EXISTE')$$);
 
 -- Dates the bank cannot take: infinite, or before the history. No rows, no error.
 SELECT test.reset();

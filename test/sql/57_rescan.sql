@@ -21,7 +21,7 @@ SELECT t.k, x.n, x.total = s.sum_c + s.sum_d AS total_ok
 FROM (VALUES (1), (2), (3)) t(k),
      LATERAL (SELECT count(*) AS n, sum(valor) AS total FROM inter.extrato e
               WHERE e.data_transacao = '2025-03-10' AND e.valor > t.k - 1000000) x,
-     test.summary('2025-03-10', '2025-03-10') s
+     test.t6_summary('2025-03-10', '2025-03-10') s
 ORDER BY t.k;
 SELECT test.calls('extrato') AS calls;
 RESET work_mem;
@@ -32,10 +32,10 @@ SELECT test.reset();
 SELECT o.k, o.dia, (SELECT count(*) FROM inter.extrato e WHERE e.data_transacao = o.dia) = s.n AS count_ok
 FROM (VALUES (1, '2024-06-20'::date), (2, '2024-01-10'), (3, '2024-06-20'),
              (4, '2024-01-10'), (5, '2024-06-20'), (6, '2024-01-10')) o(k, dia),
-     LATERAL test.summary(o.dia, o.dia) s
+     LATERAL test.t6_summary(o.dia, o.dia) s
 ORDER BY o.k;
 SELECT test.calls('extrato') AS calls;
-SELECT * FROM test.windows();
+SELECT * FROM test.t6_windows();
 
 -- Two scans of the same day in one statement: a nested loop without a Material node
 -- rescans the inner one for every outer row; still at most one call per scan.
