@@ -430,6 +430,18 @@ RowSource::FetchPage(Waiter &waiter)
 	}
 }
 
+bool
+RowSource::Buffered() const
+{
+	if (plan_.empty || finished_)
+		return true;
+	if (plan_.endpoint->paging == Paging::kSingle)
+		return plan_.date_param.empty() ? single_done_ : window_ >= plan_.windows.size();
+	// The current page's rows may remain; after them, only a finished last window ends
+	// without a call.
+	return window_open_ && window_done_ && window_ + 1 >= windows_.size();
+}
+
 const rapidjson::Value *
 RowSource::Next(Waiter &waiter)
 {

@@ -81,6 +81,9 @@ public:
 	// interrupt are not raised: the scroll is then freed by this backend's next scroll, or
 	// expires 6 minutes after its last request.
 	void Finish(Waiter &waiter);
+	// True when the rest of this pass is already in memory: reading it to its end makes no
+	// further call to the bank.
+	bool Buffered() const;
 	// The page the last row came from (tells its numbers from its strings).
 	const json::Page &
 	CurrentPage() const

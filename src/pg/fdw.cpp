@@ -54,7 +54,9 @@ enum FdwPrivate {
 // What one entry of fdw_exprs is for.
 enum class QualKind {
 	kParam = 0,  // the value of "text column = value" (arg: pushdown index)
-	kFilter,     // a clause on one date column alone, evaluated per day (arg: attno)
+	kFilter,     // a clause on one date column alone, evaluated per day (arg: attno); on a
+	             // timestamptz column, one constant over the session's local days
+	kFilterZoned,  // a timestamptz clause constant over the local days of its own zone
 	kLower,      // true on and after the first admitted day (arg: attno)
 	kUpper,      // true up to the last admitted day (arg: attno)
 };
@@ -203,6 +205,89 @@ Monotone(Node *node, Index relid, AttrNumber attno)
 		return ok && datetime(exprType(arg)) && Monotone(arg, relid, attno);
 	}
 	return false;
+}
+
+// Whether a clause sees timestamptz column attno only through values constant over a day
+// or coarser (a cast to date, EXTRACT of day, month, year..., date_trunc to a day or more):
+// then evaluating it at three instants of a Brasília day tells whether any row of that day
+// can match, whatever the session time zone.
+enum class Granularity { kNone, kSession, kZoned };
+
+struct GranularCheck {
+	Index relid;
+	AttrNumber attno;
+	bool ok = true;
+	bool zoned = false;  // through AT TIME ZONE: constant over another zone's days
+};
+
+bool
+GranularWalker(Node *node, void *context)
+{
+	GranularCheck *g = static_cast<GranularCheck *>(context);
+	if (!node || !g->ok)
+		return false;
+	if (Var *v = PlainVar(node, g->relid)) {
+		if (v->varattno == g->attno)
+			g->ok = false;  // the instant itself
+		return false;
+	}
+	if (IsA(node, FuncExpr)) {
+		FuncExpr *f = reinterpret_cast<FuncExpr *>(node);
+		if (get_func_namespace(f->funcid) == PG_CATALOG_NAMESPACE) {
+			char *name = get_func_name(f->funcid);
+			int nargs = list_length(f->args);
+			Node *unit = nargs >= 2 ? static_cast<Node *>(linitial(f->args)) : nullptr;
+			const char *field = unit && IsA(unit, Const) && !reinterpret_cast<Const *>(unit)->constisnull &&
+			                            reinterpret_cast<Const *>(unit)->consttype == TEXTOID
+			                        ? TextDatumGetCString(reinterpret_cast<Const *>(unit)->constvalue)
+			                        : nullptr;
+			static const char *const coarse[] = {"day",   "dow",    "isodow",  "doy",    "week",       "month", "quarter",
+			                                      "year", "isoyear", "decade", "century", "millennium", "julian"};
+			bool granular = false;
+			Node *time = nullptr;
+			if (nargs == 1 && strcmp(name, "date") == 0 && f->funcresulttype == DATEOID) {
+				granular = true;
+				time = static_cast<Node *>(linitial(f->args));
+			} else if (field && (strcmp(name, "date_part") == 0 || strcmp(name, "extract") == 0 ||
+			                     (strcmp(name, "date_trunc") == 0 &&
+			                      (nargs == 2 || !MentionsRel(static_cast<Node *>(lthird(f->args)), g->relid))))) {
+				time = static_cast<Node *>(lsecond(f->args));
+				for (const char *c : coarse)
+					granular |= pg_strcasecmp(field, c) == 0 && !(strcmp(name, "date_trunc") == 0 &&
+					                                             (strcmp(c, "dow") == 0 || strcmp(c, "isodow") == 0 ||
+					                                              strcmp(c, "doy") == 0 || strcmp(c, "julian") == 0 ||
+					                                              strcmp(c, "isoyear") == 0));
+			}
+			// Only of the instant itself, or of it in a fixed zone (AT TIME ZONE): anything
+			// else could stretch or squeeze the days.
+			if (granular && time && IsA(time, FuncExpr) &&
+			    strcmp(get_func_name(reinterpret_cast<FuncExpr *>(time)->funcid), "timezone") == 0 &&
+			    list_length(reinterpret_cast<FuncExpr *>(time)->args) == 2 &&
+			    IsA(linitial(reinterpret_cast<FuncExpr *>(time)->args), Const)) {
+				time = static_cast<Node *>(lsecond(reinterpret_cast<FuncExpr *>(time)->args));
+				g->zoned = true;
+			}
+			if (strcmp(name, "date_trunc") == 0 && nargs == 3)
+				g->zoned = true;
+			Var *tv = time ? PlainVar(time, g->relid) : nullptr;
+			if (granular && tv && tv->varattno == g->attno)
+				return false;  // constant over a local day
+		}
+	}
+#if PG_VERSION_NUM >= 160000
+	return expression_tree_walker(node, GranularWalker, context);
+#else
+	return expression_tree_walker(node, reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(GranularWalker)),
+	                              context);
+#endif
+}
+
+Granularity
+DayGranular(Node *clause, Index relid, AttrNumber attno)
+{
+	GranularCheck g{relid, attno};
+	GranularWalker(clause, &g);
+	return !g.ok ? Granularity::kNone : g.zoned ? Granularity::kZoned : Granularity::kSession;
 }
 
 // The btree family and strategy of a comparison operator, when it has one.
@@ -375,8 +460,10 @@ ClassifyClause(RelOptInfo *baserel, RelInfo *ri, TupleDesc tupdesc, Oid relid_oi
 		if (attno > 0 && ri->is_window[attno - 1]) {
 			bool is_date = TupleDescAttr(tupdesc, attno - 1)->atttypid == DATEOID;
 			const char *text = ClauseText(reinterpret_cast<Node *>(clause), relid, relid_oid);
-			if (is_date)
-				AddItem(items, QualKind::kFilter, attno, clause, text);
+			Granularity g = is_date ? Granularity::kSession : DayGranular(reinterpret_cast<Node *>(clause), relid, attno);
+			if (g != Granularity::kNone)
+				AddItem(items, g == Granularity::kSession ? QualKind::kFilter : QualKind::kFilterZoned, attno, clause,
+				        text);
 			Probes p = DeriveProbes(reinterpret_cast<Node *>(clause), relid, attno);
 			if (p.lower)
 				AddItem(items, QualKind::kLower, attno, p.lower, text);
@@ -441,21 +528,71 @@ struct DayRuns {
 	DateADT *lo = nullptr, *hi = nullptr;
 };
 
+bool EvalAt(const ProbeSet &ps, const Probe &p, Datum value);
+
 bool
 ProbeAt(const ProbeSet &ps, const Probe &p, DateADT d, bool end_of_day)
 {
-	TupleTableSlot *slot = ps.slot;
-	int i = p.attno - 1;
 	if (p.tstz)
-		slot->tts_values[i] = TimestampTzGetDatum(end_of_day ? DayStart(d + 1) - 1 : DayStart(d));
-	else
-		slot->tts_values[i] = DateADTGetDatum(d);
-	slot->tts_isnull[i] = false;
+		return EvalAt(ps, p, TimestampTzGetDatum(end_of_day ? DayStart(d + 1) - 1 : DayStart(d)));
+	return EvalAt(ps, p, DateADTGetDatum(d));
+}
+
+// The instant `which` (0: first, 1: noon, 2: last) of Brasília day d.
+TimestampTz
+DayInstant(DateADT d, int which)
+{
+	return which == 0 ? DayStart(d) : which == 1 ? DayStart(d) + 12 * USECS_PER_HOUR : DayStart(d + 1) - 1;
+}
+
+bool
+EvalAt(const ProbeSet &ps, const Probe &p, Datum value)
+{
+	ps.slot->tts_values[p.attno - 1] = value;
+	ps.slot->tts_isnull[p.attno - 1] = false;
 	bool isnull;
 	Datum r = ExecEvalExprSwitchContext(p.state, ps.econtext, &isnull);
 	bool result = !isnull && DatumGetBool(r);
 	ResetExprContext(ps.econtext);
 	return result;
+}
+
+// Whether the per-day filters admit day d. A date column's are exact. A timestamptz filter
+// is constant over each local day of its zone, and a Brasília day (23 to 25 hours) touches at
+// most three of them, which its first instant, its noon and its last instant all see: the
+// session-zone filters must hold together at one of those instants; a filter in another
+// zone (AT TIME ZONE) at one of them on its own.
+bool
+DayAdmitted(const ProbeSet &ps, DateADT d)
+{
+	bool session_tstz = false;
+	for (int i = 0; i < ps.n; i++) {
+		const Probe &p = ps.probes[i];
+		if (p.kind == QualKind::kFilter && !p.tstz && !EvalAt(ps, p, DateADTGetDatum(d)))
+			return false;
+		if (p.kind == QualKind::kFilter && p.tstz)
+			session_tstz = true;
+		if (p.kind == QualKind::kFilterZoned) {
+			bool any = false;
+			for (int w = 0; w < 3 && !any; w++)
+				any = EvalAt(ps, p, TimestampTzGetDatum(DayInstant(d, w)));
+			if (!any)
+				return false;
+		}
+	}
+	if (!session_tstz)
+		return true;
+	for (int w = 0; w < 3; w++) {
+		bool all = true;
+		for (int i = 0; i < ps.n && all; i++) {
+			const Probe &p = ps.probes[i];
+			if (p.kind == QualKind::kFilter && p.tstz)
+				all = EvalAt(ps, p, TimestampTzGetDatum(DayInstant(d, w)));
+		}
+		if (all)
+			return true;
+	}
+	return false;
 }
 
 // Days [lo, hi] admitted by the probes, then by the per-day filters, as runs of days.
@@ -500,7 +637,7 @@ AnalyzeDays(const ProbeSet &ps, const TableOptions &opts, bool has_date_conditio
 					b = mid - 1;
 			}
 			hi = Min(hi, a);
-		} else if (p.kind == QualKind::kFilter && !unbounded_text && p.text[0]) {
+		} else if ((p.kind == QualKind::kFilter || p.kind == QualKind::kFilterZoned) && !unbounded_text && p.text[0]) {
 			unbounded_text = p.text;
 		}
 	}
@@ -545,7 +682,7 @@ AnalyzeDays(const ProbeSet &ps, const TableOptions &opts, bool has_date_conditio
 	// Per-day filters: the exact set of days the clauses admit.
 	bool filters = false;
 	for (int i = 0; i < ps.n; i++)
-		filters |= ps.probes[i].kind == QualKind::kFilter;
+		filters |= ps.probes[i].kind == QualKind::kFilter || ps.probes[i].kind == QualKind::kFilterZoned;
 	int cap = hi - lo + 1;
 	out.lo = static_cast<DateADT *>(palloc(sizeof(DateADT) * (filters ? cap : 1)));
 	out.hi = static_cast<DateADT *>(palloc(sizeof(DateADT) * (filters ? cap : 1)));
@@ -556,11 +693,7 @@ AnalyzeDays(const ProbeSet &ps, const TableOptions &opts, bool has_date_conditio
 		return out;
 	}
 	for (DateADT d = lo; d <= hi; d++) {
-		bool keep = true;
-		for (int i = 0; i < ps.n && keep; i++)
-			if (ps.probes[i].kind == QualKind::kFilter)
-				keep = ProbeAt(ps, ps.probes[i], d, false);
-		if (!keep)
+		if (!DayAdmitted(ps, d))
 			continue;
 		if (out.n > 0 && out.hi[out.n - 1] == d - 1) {
 			out.hi[out.n - 1] = d;
@@ -1142,6 +1275,54 @@ CheckRequest(ScanState *s)
 		                errhint("Narrow the date range, or raise the server option max_calls.")));
 }
 
+// The next row of the bank pass into slot (stored when the scan keeps rows); false at its end.
+bool
+FetchRow(ScanState *s, TupleTableSlot *slot)
+{
+	ExecClearTuple(slot);
+	MemoryContextReset(s->row_cxt);
+	ScanCpp *cpp = s->cpp;
+	bool got = CppGuard([&] {
+		const rapidjson::Value *row = cpp->source->Next(cpp->waiter);
+		if (!row) {
+			if (cpp->current)
+				cpp->current->complete = true;
+			return false;
+		}
+		cpp->extractor->Extract(*row, cpp->source->CurrentPage(), cpp->cells);
+		return true;
+	});
+	if (!got)
+		return false;
+	const Cell *cells = cpp->cells.data();
+	MemoryContext old = MemoryContextSwitchTo(s->row_cxt);
+	ErrorContextCallback errcb;
+	errcb.callback = ConversionErrorContext;
+	errcb.arg = s;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+	for (int i = 0; i < s->natts; i++) {
+		slot->tts_isnull[i] = true;
+		slot->tts_values[i] = (Datum) 0;
+		if (!s->paths[i] || cells[i].null)
+			continue;
+		s->current_att = i;
+		slot->tts_values[i] = ConvertCell(&s->conv[i], cells[i].data, cells[i].len, s->tz);
+		slot->tts_isnull[i] = false;
+	}
+	s->current_att = -1;
+	error_context_stack = errcb.previous;
+	MemoryContextSwitchTo(old);
+	ExecStoreVirtualTuple(slot);
+	if (s->store) {
+		tuplestore_puttupleslot(s->store, slot);
+		cpp->stored_rows++;
+		if (cpp->current)
+			cpp->current->count++;
+	}
+	return true;
+}
+
 // Ends the bank pass in progress: reads an open statement scroll to its end (the bank's only
 // way to free it) and forgets rows of a request read half-way (they cannot be replayed).
 void
@@ -1170,6 +1351,18 @@ StartScan(ForeignScanState *node, ScanState *s)
 	bool has_store = s->store != nullptr;
 	int64 start = 0, count = 0;
 	bool replay = false, complete = false;
+	// Leaving a request read half-way (a semi-join found its match, a LIMIT): when the rest
+	// of it is already in memory, store it too, so that coming back to it makes no call.
+	bool keep_rest = has_store && CppGuard([&] {
+		ScanCpp &c = *s->cpp;
+		return c.source && c.current && !c.current->complete && c.plan.Key() != c.key && c.source->Buffered();
+	});
+	if (keep_rest) {
+		TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
+		while (FetchRow(s, slot))
+			;
+		ExecClearTuple(slot);
+	}
 	CppGuard([&] {
 		ScanCpp &c = *s->cpp;
 		std::string key = c.plan.Key();
@@ -1406,49 +1599,8 @@ IterateScan(ForeignScanState *node)
 	ExecClearTuple(slot);
 	if (s->eof)
 		return slot;
-
-	MemoryContextReset(s->row_cxt);
-	ScanCpp *cpp = s->cpp;
-	bool got = CppGuard([&] {
-		const rapidjson::Value *row = cpp->source->Next(cpp->waiter);
-		if (!row) {
-			if (cpp->current)
-				cpp->current->complete = true;
-			return false;
-		}
-		cpp->extractor->Extract(*row, cpp->source->CurrentPage(), cpp->cells);
-		return true;
-	});
-	if (!got) {
+	if (!FetchRow(s, slot))
 		s->eof = true;
-		return slot;
-	}
-	const Cell *cells = cpp->cells.data();
-	MemoryContext old = MemoryContextSwitchTo(s->row_cxt);
-	ErrorContextCallback errcb;
-	errcb.callback = ConversionErrorContext;
-	errcb.arg = s;
-	errcb.previous = error_context_stack;
-	error_context_stack = &errcb;
-	for (int i = 0; i < s->natts; i++) {
-		slot->tts_isnull[i] = true;
-		slot->tts_values[i] = (Datum) 0;
-		if (!s->paths[i] || cells[i].null)
-			continue;
-		s->current_att = i;
-		slot->tts_values[i] = ConvertCell(&s->conv[i], cells[i].data, cells[i].len, s->tz);
-		slot->tts_isnull[i] = false;
-	}
-	s->current_att = -1;
-	error_context_stack = errcb.previous;
-	MemoryContextSwitchTo(old);
-	ExecStoreVirtualTuple(slot);
-	if (s->store) {
-		tuplestore_puttupleslot(s->store, slot);
-		cpp->stored_rows++;
-		if (cpp->current)
-			cpp->current->count++;
-	}
 	return slot;
 }
 
