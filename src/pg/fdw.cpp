@@ -1655,13 +1655,13 @@ Explain(ForeignScanState *node, ExplainState *es)
 			ExplainPropertyText("Pix Requests", "none (the conditions admit no rows)", es);
 		else
 			ExplainPropertyList("Pix Requests", items, es);
+		// The budget: windows (or dates) are known now; pages only as they come.
+		ExplainPropertyText("Pix Calls Planned", psprintf("%d (max_calls %d)", n, s->opts.max_calls), es);
 		if (s->runs.default_window)
 			ExplainPropertyText("Pix Default Window", psprintf("%s (the query has no date condition)",
 			                                                    s->opts.default_window),
 			                    es);
 	}
-	if (es->verbose || s->opts.max_calls != kDefaultMaxCalls)
-		ExplainPropertyInteger("Pix Call Budget", NULL, s->opts.max_calls, es);
 	if (es->analyze) {
 		CallStats st = CppGuard([&] { return s->cpp->stats; });
 		ExplainPropertyInteger("HTTP Calls", NULL, st.calls, es);
