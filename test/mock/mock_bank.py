@@ -25,9 +25,15 @@ What is modelled:
   formats follow ref §4.2-§4.3 and §8 items 5, 6, 10 (valor a string without fixed scale,
   dataInclusao local time with optional fraction, polymorphic/absent/null detalhes).
 
-Not modelled yet: the Pix endpoints of ref §5-§6 (/banking/v2/pix, /pix/v2/pix, /pix/v2/cob)
-and /banking/v2/extrato/exportar; they answer 404 like any unknown path. Each is meant to
-be added as one Route in ROUTES (see "Routing").
+* API Pix (ref §6, §7.2): GET /pix/v2/pix (received Pix paid through a charge's QR code)
+  and GET /pix/v2/pix/{e2eId}, GET /pix/v2/cob and GET /pix/v2/cob/{txid}: required
+  inicio/fim in RFC 3339 with a zone, paginacao (0-based, up to 1 000 per page), the
+  filters of the spec, RFC 7807 application/problem+json errors with violacoes. Pix
+  payments sent: GET /banking/v2/pix/{codigoSolicitacao} (ref §5.2) with historico and
+  erros, looking back 90 days. The data is derived from the statement (see "Pix data").
+
+Not modelled yet: POST /banking/v2/pix and /banking/v2/extrato/exportar; they answer 404
+like any unknown path. Each is meant to be added as one Route in ROUTES (see "Routing").
 
 A plain-HTTP control API (separate port, no TLS) lets test scripts inspect call counts and
 the request log, inject faults, change limits and read exact expected sums; it is
@@ -42,6 +48,7 @@ in a comment. Run with /usr/bin/python3 (standard library only):
 
 import argparse
 import base64
+import binascii
 import collections
 import dataclasses
 import datetime as dt
@@ -554,6 +561,545 @@ def window_rows(inicio: dt.date, fim: dt.date, op: Optional[str] = None,
 def warm_up() -> None:
     """Generate every day up to today in the background so the first queries are fast."""
     balance_at(today_brt())
+    pix_index()
+
+
+# =========================================================================================
+# Pix data: received Pix and charges (API Pix, ref §6), Pix payments sent (ref §5.2)
+# =========================================================================================
+#
+# Everything here is derived from the statement above, which stays exactly as it was:
+#
+# * A received Pix that carries a txId in the statement (PIX, C, detalhes.txId) paid a
+#   charge's QR code; it is the one thing GET /pix/v2/pix lists (ref §6, §8 item 9: plain
+#   Pix to a key are only in the statement). Same endToEndId, amount and instant
+#   (dataInclusao, Brasília time, is horario in UTC). An INCOMPLETE statement entry (no
+#   payer name/document) gives a Pix without "pagador". Some carry refunds (devolucoes).
+#   Known gap: a refund's debit is not in the statement (adding rows would change the
+#   statement data other tests depend on).
+# * Each such Pix has its charge (cob), CONCLUIDA, whose "pix" list holds it; charges that
+#   were not paid (ATIVA, REMOVIDA_PELO_USUARIO_RECEBEDOR, REMOVIDA_PELO_PSP) are generated
+#   per day from their own seed, so the statement's random sequence is untouched.
+# * Each Pix sent in the statement (PIX, D, detalhes.codigoSolicitacao) is a payment whose
+#   GET /banking/v2/pix/{codigoSolicitacao} says PAGO; payments that moved no money
+#   (REPROVADO, FALHA, EXPIRADO) are generated per day and are not in the statement.
+#
+# Hand-written fixtures (FIXTURE_DAY, 2024-06-20; listed by the control endpoint
+# GET /pix_fixtures): the charge Rv1pt4pjd2jtjdzx5nafhtjks7 (CONCLUIDA, paid by the
+# statement's fixture (a), 24.90, with one 4.90 refund DEVOLVIDO), one charge in each
+# other status, and the payments sent c42f0787-... (PAGO, fixture (e)), REPROVADO, FALHA
+# and EXPIRADO; plus two payments of "yesterday" (FALHA, REPROVADO) with fixed ids that
+# GET /banking/v2/pix/{id} finds inside its 90-day lookback.
+
+PIX_HOST = "spi-qrcode.bancointer.com.br/spi/pj/v2/"   # location prefix of the QR codes
+COB_STATUSES = ("ATIVA", "CONCLUIDA", "REMOVIDA_PELO_USUARIO_RECEBEDOR", "REMOVIDA_PELO_PSP")
+PIX_LOOKBACK_DAYS = 90      # ref §5.2, §8 item 7: GET /banking/v2/pix/{id} looks back 90 days
+TXID_RE = re.compile(r"^[a-zA-Z0-9]{26,35}$")
+E2E_RE = re.compile(r"^[a-zA-Z0-9]{32}$")
+UTC = dt.timezone.utc
+
+FIX_COB_CONCLUIDA = "Rv1pt4pjd2jtjdzx5nafhtjks7"           # = fixture (a)'s txId
+FIX_COB_ATIVA = "fixtureCobAtiva20240620000001"
+FIX_COB_ATIVA_CNPJ = "fixtureCobAtivaCnpj2024062000002"
+FIX_COB_REMOVIDA_USUARIO = "fixtureCobRemovidaUsuario20240620"
+FIX_COB_REMOVIDA_PSP = "fixtureCobRemovidaPsp2024062000003"
+FIX_E2E_QR = "E00416968202406201436ghzKRVgnb7A"              # fixture (a)'s endToEndId
+FIX_E2E_NOT_QR = "E18236120202406210230Xq7LmN2pR4s"          # fixture (b): not a QR payment
+FIX_SENT_PAGO = "c42f0787-02cb-4b31-827e-459ec9d7ece1"       # fixture (e)
+FIX_SENT_REPROVADO = "0b7e6a52-9f1d-4c3e-8a27-5d4c3b2a1f10"
+FIX_SENT_FALHA = "3f9c2d1e-7b6a-4e5d-9c8b-a1b2c3d4e5f6"
+FIX_SENT_EXPIRADO = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+RECENT_SENT_FALHA = "e1d2c3b4-a596-4877-8869-5a4b3c2d1e0f"   # dated yesterday
+RECENT_SENT_REPROVADO = "f0e1d2c3-b4a5-4697-8879-6a5b4c3d2e1f"  # dated yesterday
+for _t in (FIX_COB_ATIVA, FIX_COB_ATIVA_CNPJ, FIX_COB_REMOVIDA_USUARIO, FIX_COB_REMOVIDA_PSP):
+    assert TXID_RE.match(_t), _t
+
+
+def _local_of(data_inclusao: str) -> dt.datetime:
+    """A statement dataInclusao ("YYYY-MM-DD HH:MM:SS[.f]") as a naive Brasília datetime."""
+    base, _, frac = data_inclusao.partition(".")
+    t = dt.datetime(int(base[:4]), int(base[5:7]), int(base[8:10]), int(base[11:13]),
+                    int(base[14:16]), int(base[17:19]))
+    return t + dt.timedelta(microseconds=int((frac + "000000")[:6])) if frac else t
+
+
+def _rfc3339(local: dt.datetime) -> str:
+    """A naive Brasília time as RFC 3339 UTC with milliseconds, like the API Pix examples
+    ("2020-09-10T13:03:33.902Z")."""
+    u = local + dt.timedelta(hours=3)
+    return u.strftime("%Y-%m-%dT%H:%M:%S") + f".{u.microsecond // 1000:03d}Z"
+
+
+def _aware(local: dt.datetime) -> dt.datetime:
+    return local.replace(tzinfo=BRT)
+
+
+def _mask_cpf_pix(doc: str) -> str:
+    """API Pix masks a person's CPF ("***853226**", ref §6.1 pagador); a CNPJ is shown."""
+    return f"***{doc[3:9]}**" if len(doc) == 11 else doc
+
+
+def _mask_cpf_banking(doc: str) -> str:
+    """Banking masks a person's CPF as "***.777.888-**" (ref §5.2)."""
+    return f"***.{doc[3:6]}.{doc[6:9]}-**" if len(doc) == 11 else doc
+
+
+def _money2(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+def _cents(valor: str) -> int:
+    return int((Decimal(valor) * 100).to_integral_value())
+
+
+def _crc16(data: str) -> str:
+    """CRC-16/CCITT-FALSE of a BR Code (EMV QRCPS), as its last field."""
+    return f"{binascii.crc_hqx(data.encode('utf-8'), 0xFFFF):04X}"
+
+
+def _emv(tag: str, value: str) -> str:
+    return f"{tag}{len(value):02d}{value}"
+
+
+def _br_code(location: str, valor: Optional[str]) -> str:
+    """The pixCopiaECola of a dynamic (location-based) charge."""
+    s = (_emv("00", "01") + _emv("01", "12")
+         + _emv("26", _emv("00", "br.gov.bcb.pix") + _emv("25", location))
+         + _emv("52", "0000") + _emv("53", "986") + (_emv("54", valor) if valor else "")
+         + _emv("58", "BR") + _emv("59", OWN_NAME[:25]) + _emv("60", "BELO HORIZONTE")
+         + _emv("62", _emv("05", "***")) + "6304")
+    return s + _crc16(s)
+
+
+@dataclass(frozen=True)
+class PixRec:
+    """A received Pix of GET /pix/v2/pix, pre-serialised."""
+    e2e: str
+    txid: str
+    at: dt.datetime             # aware
+    amount: Decimal
+    payer_doc: Optional[str]    # unmasked CPF/CNPJ (filters cpf / cnpj), None without pagador
+    devolucoes: tuple           # of dicts
+    json: str
+
+
+@dataclass(frozen=True)
+class CobRec:
+    txid: str
+    status: str
+    criacao: dt.datetime        # aware
+    original: Decimal
+    devedor_doc: Optional[str]
+    pix: tuple                  # of PixRec
+    json: str
+
+
+@dataclass(frozen=True)
+class SentRec:
+    """A Pix payment sent (GET /banking/v2/pix/{codigoSolicitacao}), pre-serialised."""
+    codigo: str
+    status: str
+    requested: dt.datetime      # naive Brasília (dataHoraSolicitacao)
+    amount: Decimal
+    json: str
+
+
+def _pix_obj(e2e, txid, valor, chave, local, info, payer, devolucoes) -> dict:
+    o = {"endToEndId": e2e, "txid": txid, "valor": valor, "chave": chave,
+         "componentesValor": {"original": {"valor": valor}}, "horario": _rfc3339(local)}
+    if info:
+        o["infoPagador"] = info
+    if payer:   # (nome, doc); ref §6.1: documented for callbacks only, served here when known
+        o["pagador"] = {"nome": payer[0], "cpfCnpj": _mask_cpf_pix(payer[1])}
+    if devolucoes:
+        o["devolucoes"] = list(devolucoes)
+    return o
+
+
+def _devolucoes(rng: random.Random, local: dt.datetime, cents: int, cutoff: dt.date) -> list:
+    """About one Pix in eight has refunds: one full or partial, sometimes two partial ones;
+    mostly DEVOLVIDO, a few NAO_REALIZADO. Only refunds asked for by `cutoff` (the bank's
+    today) exist yet."""
+    if rng.random() >= 0.125 or cents < 2:
+        return []
+    out = []
+    n = 2 if rng.random() < 0.25 else 1
+    left = cents
+    when = local
+    for i in range(n):
+        full = i == n - 1 and rng.random() < 0.5
+        part = left if full or left < 2 else rng.randrange(1, left)
+        when = when + dt.timedelta(minutes=rng.randrange(10, 2 * 24 * 60))
+        if when.date() > cutoff:
+            break
+        status = "NAO_REALIZADO" if rng.random() < 0.15 else "DEVOLVIDO"
+        d = {"id": "D" + _alnum(rng, 11), "rtrId": _end_to_end(rng, INTER_ISPB, when).replace("E", "D", 1),
+             "valor": _money2(part), "natureza": "ORIGINAL",
+             "horario": {"solicitacao": _rfc3339(when)}, "status": status}
+        if status == "DEVOLVIDO":
+            d["horario"]["liquidacao"] = _rfc3339(when + dt.timedelta(milliseconds=rng.randrange(300, 5000)))
+            left -= part
+        else:
+            d["motivo"] = "Devolução não realizada: conta do pagador encerrada."
+        out.append(d)
+        if left < 1:
+            break
+    return out
+
+
+def _cob_obj(txid, status, revisao, criacao_local, expiracao, original, modalidade, chave,
+             devedor, solicitacao, info_adicionais, loc_id, pix_objs) -> dict:
+    location = PIX_HOST + uuid.uuid5(ID_NAMESPACE, "loc/" + txid).hex
+    o = {"calendario": {"criacao": _rfc3339(criacao_local), "expiracao": expiracao},
+         "txid": txid, "revisao": revisao,
+         "loc": {"id": loc_id, "location": location, "tipoCob": "cob",
+                 "criacao": _rfc3339(criacao_local)},
+         "location": location, "status": status}
+    if devedor:
+        name, doc = devedor
+        o["devedor"] = {("cpf" if len(doc) == 11 else "cnpj"): doc, "nome": name}
+    o["valor"] = {"original": original, "modalidadeAlteracao": modalidade}
+    o["chave"] = chave
+    if solicitacao:
+        o["solicitacaoPagador"] = solicitacao
+    if info_adicionais:
+        o["infoAdicionais"] = info_adicionais
+    o["pixCopiaECola"] = _br_code(location, None if modalidade else original)
+    if pix_objs:
+        o["pix"] = pix_objs
+    return o
+
+
+def _cob_rec(o: dict, pix: tuple) -> CobRec:
+    dev = o.get("devedor") or {}
+    return CobRec(o["txid"], o["status"],
+                  dt.datetime.fromisoformat(o["calendario"]["criacao"].replace("Z", "+00:00")),
+                  Decimal(o["valor"]["original"]), dev.get("cpf") or dev.get("cnpj"), pix, dumps(o))
+
+
+def _pix_rec(o: dict, payer_doc: Optional[str]) -> PixRec:
+    return PixRec(o["endToEndId"], o["txid"],
+                  dt.datetime.fromisoformat(o["horario"].replace("Z", "+00:00")),
+                  Decimal(o["valor"]), payer_doc, tuple(o.get("devolucoes", ())), dumps(o))
+
+
+def _fixture_cobs() -> list:
+    d = FIXTURE_DAY
+    at = lambda h, m, s, ms=0: dt.datetime(d.year, d.month, d.day, h, m, s, ms * 1000)  # noqa: E731
+    paid_at = at(14, 36, 12)
+    dev = [{"id": "DEVFIX0001", "rtrId": "D00416968202406211300Rf1xTuR3Mo0",
+            "valor": "4.90", "natureza": "ORIGINAL", "descricao": "Desconto concedido",
+            "horario": {"solicitacao": "2024-06-21T13:00:00.000Z", "liquidacao": "2024-06-21T13:00:01.250Z"},
+            "status": "DEVOLVIDO"}]
+    pix_a = _pix_obj(FIX_E2E_QR, FIX_COB_CONCLUIDA, "24.90", OWN_KEYS[1], paid_at,
+                     "Pagamento do aluguel", ("Nome Pagador", "90105709247"), dev)
+    specs = [
+        # txid, status, revisao, criacao, expiracao, original, modalidade, devedor, solicitacao, infoAdicionais, pix
+        (FIX_COB_CONCLUIDA, "CONCLUIDA", 0, at(14, 30, 0), 3600, "24.90", 0, ("Nome Pagador", "90105709247"),
+         "Pedido 1001", [{"nome": "Pedido", "valor": "1001"}], [pix_a]),
+        (FIX_COB_ATIVA, "ATIVA", 0, at(9, 15, 0, 250), 86400, "150.00", 0, ("Ana Souza", "52998224725"),
+         "Pedido 1002", None, None),
+        (FIX_COB_ATIVA_CNPJ, "ATIVA", 1, at(23, 45, 30, 999), 604800, "1999.99", 1,
+         ("Padaria Pão Quente Ltda", "45723174000110"), None,
+         [{"nome": "Nota fiscal", "valor": "NF 000123"}, {"nome": "Campo 2", "valor": "Informação"}], None),
+        (FIX_COB_REMOVIDA_USUARIO, "REMOVIDA_PELO_USUARIO_RECEBEDOR", 1, at(10, 0, 0), 3600, "80.00", 0,
+         None, "Pedido 1003 (cancelado)", None, None),
+        (FIX_COB_REMOVIDA_PSP, "REMOVIDA_PELO_PSP", 0, at(0, 0, 0), 1800, "0.01", 0,
+         ("BRUNO LIMA", "11144477735"), None, None, None),
+    ]
+    out = []
+    for i, (txid, st, rev, cri, exp, orig, mod, devd, sol, info, pix) in enumerate(specs):
+        o = _cob_obj(txid, st, rev, cri, exp, orig, mod, OWN_KEYS[1], devd, sol, info, 1000 + i, pix)
+        out.append(_cob_rec(o, tuple(_pix_rec(p, "90105709247") for p in pix or ())))
+    return out
+
+
+def _unpaid_txids(day: dt.date) -> list:
+    """txids of the charges created on `day` that nobody paid (cheap: the index needs
+    them for every day; their contents come from another seed)."""
+    rng = random.Random("cobkeys/" + day.isoformat())
+    n = rng.choice((0, 1, 1, 2, 3)) + (40 if day in BUSY_DAYS or day == HUGE_DAY else 0)
+    return [_alnum(rng, rng.randint(26, 35)) for _ in range(n)]
+
+
+def _failed_codigos(day: dt.date) -> list:
+    """codigoSolicitacao of the payments requested on `day` that moved no money."""
+    rng = random.Random("sentkeys/" + day.isoformat())
+    return [_uuid(rng)] if rng.random() < 0.15 else []
+
+
+@functools.lru_cache(maxsize=None)
+def _pix_day_cached(day: dt.date, cutoff: dt.date) -> tuple:
+    """(pix, cobs) of one Brasília day: received QR-code Pix ordered by horario, charges
+    created that day ordered by criacao. `cutoff` bounds the refunds that exist yet."""
+    if day == FIXTURE_DAY:
+        cobs = _fixture_cobs()
+        pix = [p for c in cobs for p in c.pix]
+        return tuple(pix), tuple(sorted(cobs, key=lambda c: (c.criacao, c.txid)))
+    pix, cobs = [], []
+    loc_base = (day - FIRST_DAY).days * 100_000
+    for row in sorted(day_rows(day), key=lambda r: r.key):
+        if row.tipo != "PIX" or row.op != "C":
+            continue
+        t = json.loads(row.json)
+        det = t.get("detalhes") or {}
+        txid = det.get("txId")
+        if not txid:
+            continue
+        rng = random.Random("pix/" + det["endToEndId"])
+        local = _local_of(t["dataInclusao"])
+        cents = _cents(row.valor)
+        valor = _money2(cents)
+        payer = (det["nomePagador"], det["cpfCnpjPagador"]) if "cpfCnpjPagador" in det else None
+        p = _pix_obj(det["endToEndId"], txid, valor, det.get("chavePixRecebedor"), local,
+                     det.get("descricaoPix"), payer, _devolucoes(rng, local, cents, cutoff))
+        prec = _pix_rec(p, payer[1] if payer else None)
+        pix.append(prec)
+        # Its charge: created up to the expiry before the payment (same day), mostly for
+        # the exact amount; one in twenty let the payer change it (modalidadeAlteracao 1)
+        # and was paid another amount.
+        expiracao = rng.choice((600, 1800, 3600, 3600, 86400))
+        start = dt.datetime.combine(day, dt.time())
+        cri = max(start, local - dt.timedelta(seconds=rng.randrange(5, expiracao),
+                                              milliseconds=rng.randrange(1000)))
+        if rng.random() < 0.05:
+            modalidade, original = 1, _money2(max(1, cents + rng.choice((-1, 1)) * rng.randrange(1, 5000)))
+        else:
+            modalidade, original = 0, valor
+        devedor = payer if payer and rng.random() < 0.6 else None
+        info = [{"nome": "Pedido", "valor": str(rng.randrange(1000, 99999))}] if rng.random() < 0.3 else None
+        o = _cob_obj(txid, "CONCLUIDA", 0, cri, expiracao, original, modalidade,
+                     det.get("chavePixRecebedor"), devedor, rng.choice(("", "", "Obrigado pela compra")),
+                     info, loc_base + len(cobs), [p])
+        cobs.append(_cob_rec(o, (prec,)))
+    # Charges nobody paid, from their own seed.
+    rng = random.Random("cob/" + day.isoformat())
+    for txid in _unpaid_txids(day):
+        status = rng.choices(COB_STATUSES[:1] + COB_STATUSES[2:], weights=(5, 3, 2))[0]
+        cri = dt.datetime.combine(day, dt.time()) + dt.timedelta(
+            seconds=rng.randrange(86400), milliseconds=rng.randrange(1000))
+        name, doc = _person(rng)
+        revisao = 1 if status == "REMOVIDA_PELO_USUARIO_RECEBEDOR" else rng.choice((0, 0, 1))
+        o = _cob_obj(txid, status, revisao, cri, rng.choice((1800, 3600, 86400, 604800)),
+                     _money2(_amount_cents(rng, 1, 3000)), 0, rng.choice(OWN_KEYS), (name, doc) if rng.random() < 0.7 else None,
+                     rng.choice(("", "Pedido " + str(rng.randrange(1000, 9999)))), None,
+                     loc_base + 50_000 + len(cobs), None)
+        cobs.append(_cob_rec(o, ()))
+    pix.sort(key=lambda p: (p.at, p.e2e))
+    cobs.sort(key=lambda c: (c.criacao, c.txid))
+    return tuple(pix), tuple(cobs)
+
+
+def pix_day(day: dt.date) -> tuple:
+    """(pix, cobs) of a day; nothing before FIRST_DAY or after the bank's today."""
+    today = today_brt()
+    if day < FIRST_DAY or day > today:
+        return (), ()
+    return _pix_day_cached(day, min(today, day + dt.timedelta(days=3)))
+
+
+def _sent_obj(codigo, status, requested, valor_raw, chave, recebedor, e2e, moved, historico, erros) -> SentRec:
+    tp = {"contaCorrente": OWN_CONTA,
+          "recebedor": {"cpfCnpj": _mask_cpf_banking(recebedor[1]), "nome": recebedor[0]},
+          "erros": erros}
+    if e2e:
+        tp["endToEnd"] = e2e
+    tp["valor"] = "__VALOR__"
+    tp["status"] = status
+    if moved:
+        tp["dataHoraMovimento"] = moved.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    tp["dataHoraSolicitacao"] = requested.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+    tp["chave"] = chave
+    tp["codigoSolicitacao"] = codigo
+    hist = [{"status": s, "dataHoraEvento": t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]} for s, t in historico]
+    # valor is a JSON number here (ref §5.2), written with the statement's exact digits.
+    body = dumps({"transacaoPix": tp, "historico": hist}).replace('"__VALOR__"', valor_raw, 1)
+    return SentRec(codigo, status, requested, Decimal(valor_raw), body)
+
+
+def _sent_failure(rng, codigo, status, requested, cents, chave, recebedor) -> SentRec:
+    """A payment that moved no money. Undocumented: the bank's erros codes; the SPI reason
+    codes (pacs.002) are used for FALHA, an approval code for REPROVADO / EXPIRADO."""
+    ms = lambda a, b: dt.timedelta(milliseconds=rng.randrange(a, b))  # noqa: E731
+    if status == "FALHA":
+        sent = requested + ms(100, 900)
+        failed = sent + ms(500, 30000)
+        e2e = _end_to_end(rng, INTER_ISPB, sent)
+        code, desc = rng.choice((
+            ("AC03", "Número da conta transacional do usuário recebedor inexistente ou inválido."),
+            ("AC06", "Conta transacional do usuário recebedor encontra-se bloqueada."),
+            ("AB03", "Liquidação da transação interrompida devido a decurso de tempo (timeout) no SPI."),
+            ("BE01", "CPF/CNPJ do usuário recebedor não é consistente com o titular da conta.")))
+        hist = [("CRIADO", requested), ("ENVIADO", sent), ("FALHA", failed)]
+        erros = [{"codigoErro": code, "descricaoErro": desc, "codigoErroComplementar": "SPI-" + code}]
+    else:
+        waiting = requested + ms(100, 900)
+        ended = waiting + dt.timedelta(minutes=rng.randrange(5, 600)) if status == "REPROVADO" \
+            else dt.datetime.combine(requested.date(), dt.time(23, 59, 59, 900000))
+        e2e = None
+        if status == "REPROVADO":
+            erros = [{"codigoErro": "PAG-REPROVADO", "descricaoErro": "Pagamento reprovado pelo aprovador.",
+                      "codigoErroComplementar": "GESTAO_APROVACOES"}]
+        else:
+            erros = [{"codigoErro": "PAG-EXPIRADO", "descricaoErro": "Prazo de aprovação do pagamento expirado.",
+                      "codigoErroComplementar": "GESTAO_APROVACOES"}]
+        hist = [("CRIADO", requested), ("AGUARDANDO_APROVACAO", waiting), (status, ended)]
+    return _sent_obj(codigo, status, requested, _money2(cents), chave, recebedor, e2e, None, hist, erros)
+
+
+def _fixture_sent() -> list:
+    d = FIXTURE_DAY
+    at = lambda h, m, s, us=0: dt.datetime(d.year, d.month, d.day, h, m, s, us)  # noqa: E731
+    forn = ("Fornecedor Exemplo Ltda", "45723174000110")
+    joao = ("JOÃO DA SILVA", "12345678909")
+    return [
+        _sent_obj(FIX_SENT_PAGO, "PAGO", at(11, 58, 30, 120000), "1234567890.12", "fornecedor@example.com",
+                  forn, "E00416968202406201500Fx9Kd3LmQ2w", at(12, 0, 0, 500000),
+                  [("CRIADO", at(11, 58, 30, 120000)), ("AGUARDANDO_APROVACAO", at(11, 58, 30, 480000)),
+                   ("APROVADO", at(11, 59, 58, 10000)), ("PAGO", at(12, 0, 0, 500000))], []),
+        _sent_obj(FIX_SENT_REPROVADO, "REPROVADO", at(15, 10, 0), "999.99", "fornecedor@example.com", forn,
+                  None, None,
+                  [("CRIADO", at(15, 10, 0)), ("AGUARDANDO_APROVACAO", at(15, 10, 0, 350000)),
+                   ("REPROVADO", at(16, 45, 12, 789000))],
+                  [{"codigoErro": "PAG-REPROVADO", "descricaoErro": "Pagamento reprovado pelo aprovador.",
+                    "codigoErroComplementar": "GESTAO_APROVACOES"}]),
+        _sent_obj(FIX_SENT_FALHA, "FALHA", at(16, 10, 5, 1000), "150.00", "+5511987654321", joao,
+                  "E00416968202406201910Fh4Lq8ZpX2m", None,
+                  [("CRIADO", at(16, 10, 5, 1000)), ("ENVIADO", at(16, 10, 5, 420000)),
+                   ("FALHA", at(16, 10, 35, 900000))],
+                  [{"codigoErro": "AC03",
+                    "descricaoErro": "Número da conta transacional do usuário recebedor inexistente ou inválido.",
+                    "codigoErroComplementar": "SPI-AC03"}]),
+        _sent_obj(FIX_SENT_EXPIRADO, "EXPIRADO", at(8, 0, 0), "42.00", "financeiro@fornecedor.com.br", forn,
+                  None, None,
+                  [("CRIADO", at(8, 0, 0)), ("AGUARDANDO_APROVACAO", at(8, 0, 0, 200000)),
+                   ("EXPIRADO", at(23, 59, 59, 900000))],
+                  [{"codigoErro": "PAG-EXPIRADO", "descricaoErro": "Prazo de aprovação do pagamento expirado.",
+                    "codigoErroComplementar": "GESTAO_APROVACOES"}]),
+    ]
+
+
+@functools.lru_cache(maxsize=None)
+def _sent_day_cached(day: dt.date, recent: bool) -> tuple:
+    """Payments sent whose request was made on `day`, by dataHoraSolicitacao."""
+    if day == FIXTURE_DAY:
+        out = _fixture_sent()
+    else:
+        out = []
+        for row in day_rows(day):
+            if row.tipo != "PIX" or row.op != "D":
+                continue
+            t = json.loads(row.json)
+            det = t.get("detalhes") or {}
+            codigo = det.get("codigoSolicitacao")
+            if not codigo:
+                continue
+            rng = random.Random("sent/" + codigo)
+            moved = _local_of(t["dataInclusao"])
+            start = dt.datetime.combine(day, dt.time())
+            requested = max(start, moved - dt.timedelta(milliseconds=rng.randrange(80, 2500)))
+            hist = [("CRIADO", requested)]
+            if rng.random() < 0.2 and requested - start > dt.timedelta(minutes=10):   # needed approval
+                requested = requested - dt.timedelta(minutes=rng.randrange(1, 10))
+                hist = [("CRIADO", requested), ("AGUARDANDO_APROVACAO", requested + dt.timedelta(milliseconds=300)),
+                        ("APROVADO", moved - dt.timedelta(milliseconds=50))]
+            hist.append(("PAGO", moved))
+            rec = (det.get("nomeRecebedor", ""), det.get("cpfCnpjRecebedor", ""))
+            out.append(_sent_obj(codigo, "PAGO", requested, row.valor, det.get("chavePixRecebedor"), rec,
+                                 det.get("endToEndId"), moved, hist, []))
+        rng = random.Random("sentfail/" + day.isoformat())
+        for codigo in _failed_codigos(day):
+            status = rng.choices(("REPROVADO", "FALHA", "EXPIRADO"), weights=(5, 4, 1))[0]
+            requested = dt.datetime.combine(day, dt.time()) + dt.timedelta(
+                seconds=rng.randrange(6 * 3600, 20 * 3600), milliseconds=rng.randrange(1000))
+            name, doc = _person(rng)
+            out.append(_sent_failure(rng, codigo, status, requested, _amount_cents(rng, 1, 5000),
+                                     _pix_key(rng, name, doc), (name, doc)))
+    if recent:
+        rng = random.Random("recent")
+        y = dt.datetime.combine(day, dt.time())
+        out.append(_sent_failure(rng, RECENT_SENT_FALHA, "FALHA", y + dt.timedelta(hours=10, minutes=15),
+                                 31415, "+5531999990000", ("Hugo Braga", "39053344705")))
+        out.append(_sent_failure(rng, RECENT_SENT_REPROVADO, "REPROVADO", y + dt.timedelta(hours=16, minutes=40),
+                                 27182, "hugo@example.com", ("Hugo Braga", "39053344705")))
+    out.sort(key=lambda s: (s.requested, s.codigo))
+    return tuple(out)
+
+
+def sent_day(day: dt.date) -> tuple:
+    today = today_brt()
+    if day < FIRST_DAY or day > today:
+        return ()
+    return _sent_day_cached(day, day == today - dt.timedelta(days=1))
+
+
+_pix_index_lock = threading.Lock()
+_pix_index = {"upto": FIRST_DAY - dt.timedelta(days=1), "e2e": {}, "txid": {}, "sent": {}}
+
+
+_TXID_IN_ROW = re.compile(r'"txId":"([^"]+)"')
+_E2E_IN_ROW = re.compile(r'"endToEndId":"([^"]+)"')
+_CODIGO_IN_ROW = re.compile(r'"codigoSolicitacao":"([^"]+)"')
+
+
+def pix_index() -> dict:
+    """Key -> day of: received Pix (e2e), charges (txid), payments sent (codigo), for all
+    days up to today (extended when the bank's day changes)."""
+    today = today_brt()
+    with _pix_index_lock:
+        d = _pix_index["upto"]
+        e2e, txids, sent = _pix_index["e2e"], _pix_index["txid"], _pix_index["sent"]
+        while d < today:
+            d += dt.timedelta(days=1)
+            if d == FIXTURE_DAY:
+                pix, cobs = pix_day(d)
+                e2e.update((p.e2e, d) for p in pix)
+                txids.update((c.txid, d) for c in cobs)
+                sent.update((x.codigo, d) for x in sent_day(d))
+            else:
+                # Read from the statement's text (what pix_day / sent_day derive), so
+                # that no day's objects need building here.
+                for row in day_rows(d):
+                    if row.tipo != "PIX":
+                        continue
+                    if row.op == "C":
+                        m = _TXID_IN_ROW.search(row.json)
+                        if m:
+                            txids[m.group(1)] = d
+                            e2e[_E2E_IN_ROW.search(row.json).group(1)] = d
+                    else:
+                        m = _CODIGO_IN_ROW.search(row.json)
+                        if m:
+                            sent[m.group(1)] = d
+                txids.update((t, d) for t in _unpaid_txids(d))
+                sent.update((c, d) for c in _failed_codigos(d))
+            _pix_index["upto"] = d
+        # "yesterday"'s fixed ids move with the calendar.
+        y = today - dt.timedelta(days=1)
+        for k in (RECENT_SENT_FALHA, RECENT_SENT_REPROVADO):
+            _pix_index["sent"][k] = y
+        return _pix_index
+
+
+def _days(a: dt.datetime, b: dt.datetime):
+    """Brasília days touched by the instants a..b, clipped to FIRST_DAY..today."""
+    d = max(a.astimezone(BRT).date(), FIRST_DAY)
+    end = min(b.astimezone(BRT).date(), today_brt())
+    while d <= end:
+        yield d
+        d += dt.timedelta(days=1)
+
+
+def pix_in(inicio: dt.datetime, fim: dt.datetime) -> list:
+    return [p for d in _days(inicio, fim) for p in pix_day(d)[0] if inicio <= p.at <= fim]
+
+
+def cobs_in(inicio: dt.datetime, fim: dt.datetime) -> list:
+    return [c for d in _days(inicio, fim) for c in pix_day(d)[1] if inicio <= c.criacao <= fim]
+
+
+def sent_in(inicio: dt.datetime, fim: dt.datetime) -> list:
+    return [s for d in _days(inicio, fim) for s in sent_day(d) if inicio <= _aware(s.requested) <= fim]
 
 
 # =========================================================================================
@@ -601,6 +1147,11 @@ DEFAULT_LIMITS = {
     "saldo": 10,
     "extrato": 10,          # GET /banking/v2/extrato/completo
     "extrato_simples": 10,  # GET /banking/v2/extrato
+    "pix_recebidos": 120,   # GET /pix/v2/pix
+    "pix_recebido": 120,    # GET /pix/v2/pix/{e2eId}
+    "cob": 120,             # GET /pix/v2/cob
+    "cob_txid": 120,        # GET /pix/v2/cob/{txid}
+    "pix_consulta": 20,     # GET /banking/v2/pix/{codigoSolicitacao}
 }
 RATE_WINDOW = 60.0
 
@@ -760,6 +1311,7 @@ class State:
         self.rate_limits = rate_limits
         self.token_ttl = 3600          # ref §2: tokens live one hour
         self.scroll_ttl = 360          # ref §4.2: scroll expires after 6 min idle
+        self.pix_lookback_days = PIX_LOOKBACK_DAYS
         self.limits = dict(DEFAULT_LIMITS)
         self.tokens: dict[str, Token] = {}
         self.calls = collections.Counter()
@@ -917,7 +1469,8 @@ class State:
     def config(self) -> dict:
         with self.lock:
             return {"rate_limits": self.rate_limits, "token_ttl": self.token_ttl,
-                    "scroll_ttl": self.scroll_ttl, "limits": dict(self.limits)}
+                    "scroll_ttl": self.scroll_ttl, "limits": dict(self.limits),
+                    "pix_lookback_days": self.pix_lookback_days}
 
 
 # =========================================================================================
@@ -1182,6 +1735,268 @@ def h_extrato_simples(ctx: Ctx) -> Response:
     return Response(200, ('{"transacoes":[' + ",".join(items) + "]}").encode("utf-8"))
 
 
+# ---- API Pix (ref §6) and Pix payments sent (ref §5.2) -----------------------------------
+
+PIX_ERROR_BASE = "https://pix.bcb.gov.br/api/v2/error/"
+# Titles and details of the portal's examples (ref §7.2, S2); where none is given, the
+# BCB meaning of the type is used (marked *).
+PIX_ERRORS = {
+    "PixConsultaInvalida": (400, "Consulta Pix Inválida",
+                            "Os parâmetros de consulta à lista de pix recebidos não respeitam o schema "
+                            "ou não fazem sentido semanticamente."),
+    "CobConsultaInvalida": (400, "Consulta de cobranças inválida.",  # *
+                            "Os parâmetros de consulta à lista de cobranças para pagamento imediato não "
+                            "respeitam o schema ou não fazem sentido semanticamente."),
+    "RequisicaoInvalida": (400, "Requisição inválida.", "Requisição inválida."),  # *
+    "AcessoNegado": (403, "Acesso Negado",
+                     "Requisição de participante autenticado que viola alguma regra de autorização."),
+    "NaoEncontrado": (404, "Não Encontrado", "Entidade não encontrada."),
+    "ErroInternoDoServidor": (500, "Erro interno do servidor",  # *
+                              "Condição inesperada ao processar requisição."),
+    "ServicoIndisponivel": (503, "Serviço Indisponível",
+                            "Serviço não está disponível no momento. Serviço solicitado pode estar em "
+                            "manutenção ou fora da janela de funcionamento."),
+}
+
+
+def pix_problem(tipo: str, violacoes=None, status=None, title=None, detail=None, headers=None) -> Response:
+    """API Pix error (ref §7.2): RFC 7807 application/problem+json, integer status."""
+    st, ti, de = PIX_ERRORS.get(tipo, (status, title, detail))
+    body = {"type": PIX_ERROR_BASE + tipo, "title": title or ti, "status": status or st,
+            "detail": detail or de}
+    if violacoes:
+        body["violacoes"] = violacoes
+    return Response(status or st, dumps(body).encode("utf-8"), "application/problem+json",
+                    list(headers or []))
+
+
+def pix_status_error(status: int) -> Response:
+    """An injected or generic failure on an API Pix endpoint, in the API Pix format.
+    Undocumented: the API Pix bodies of statuses the BCB types do not cover (the Banking
+    titles are used); a 429 is answered as on the Banking API (ref §9, §10)."""
+    if status == 429:
+        return status_error(429)
+    tipo = {400: "RequisicaoInvalida", 403: "AcessoNegado", 404: "NaoEncontrado",
+            500: "ErroInternoDoServidor", 503: "ServicoIndisponivel"}.get(status)
+    if tipo:
+        return pix_problem(tipo)
+    title, detail = STATUS_ERRORS.get(status, ("Erro", "Erro ao processar a requisição."))
+    return pix_problem("AcessoNegado" if status == 401 else "ErroInternoDoServidor" if status >= 500
+                       else "RequisicaoInvalida", status=status, title=title, detail=detail,
+                       headers=[("Retry-After", "1")] if status == 429 else [])
+
+
+RFC3339_RE = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{3})?(Z|[+-]\d{2}:\d{2})$")
+
+
+def parse_rfc3339(v: str) -> Optional[dt.datetime]:
+    """inicio / fim: "yyyy-MM-dd'T'HH:mm:ss[.SSS]XXX" (ref §6.1): seconds required, an
+    optional three-digit fraction, and a zone (Z or ±HH:MM) required. An unencoded "+"
+    arrives as a space and does not parse (ref §8 item 6: URL-encode it)."""
+    m = RFC3339_RE.match(v or "")
+    if not m:
+        return None
+    try:
+        zone = "+00:00" if m.group(3) == "Z" else m.group(3)
+        if not -14 * 60 <= int(zone[1:3]) * 60 + int(zone[4:]) <= 14 * 60 or int(zone[4:]) > 59:
+            return None
+        return dt.datetime.fromisoformat(m.group(1) + (m.group(2) or "") + zone)
+    except ValueError:
+        return None
+
+
+def _viol(razao: str, propriedade: str, valor=None) -> dict:
+    v = {"razao": razao, "propriedade": propriedade}
+    if valor is not None:
+        v["valor"] = valor
+    return v
+
+
+RAZAO_FORMATO = "tem seu formato inválido"     # the portal's example (S2)
+
+
+def pix_window(ctx: Ctx, viol: list):
+    """Required inicio/fim (ref §6.1, §6.4); fim before inicio is a violation (BCB)."""
+    out = []
+    for name in ("inicio", "fim"):
+        raw = ctx.query.get(name)
+        if raw is None or raw == "":
+            viol.append(_viol(f"O parâmetro {name} é obrigatório.", name))
+            out.append(None)
+            continue
+        t = parse_rfc3339(raw)
+        if t is None:
+            viol.append(_viol(RAZAO_FORMATO, name, raw))
+        out.append(t)
+    if out[0] and out[1] and out[1] < out[0]:
+        viol.append(_viol("O timestamp representado pelo parâmetro fim é anterior ao timestamp "
+                          "representado pelo parâmetro inicio.", "fim"))
+    return out
+
+
+def pix_paging(ctx: Ctx, viol: list):
+    """paginacao.paginaAtual (default 0, >= 0), paginacao.itensPorPagina (default 100,
+    1..1000) (ref §6.1, §8 item 8)."""
+    vals = []
+    for name, default, hi in (("paginacao.paginaAtual", 0, None), ("paginacao.itensPorPagina", 100, 1000)):
+        raw = ctx.query.get(name)
+        if raw is None or raw == "":
+            vals.append(default)
+            continue
+        if not INT_RE.match(raw):
+            viol.append(_viol(RAZAO_FORMATO, name, raw))
+            vals.append(None)
+            continue
+        n = int(raw)
+        lo = 0 if hi is None else 1
+        if n < lo or (hi is not None and n > hi):
+            viol.append(_viol(f"O valor deve ser {'maior ou igual a 0' if hi is None else 'entre 1 e 1000'}.",
+                              name, raw))
+            vals.append(None)
+            continue
+        vals.append(n)
+    return vals
+
+
+def pix_doc_filter(ctx: Ctx, viol: list) -> Optional[str]:
+    cpf, cnpj = ctx.query.get("cpf") or None, ctx.query.get("cnpj") or None
+    if cpf and cnpj:
+        viol.append(_viol("Os parâmetros cpf e cnpj não podem ser preenchidos ao mesmo tempo.", "cnpj"))
+    if cpf and not re.fullmatch(r"\d{11}", cpf):
+        viol.append(_viol(RAZAO_FORMATO, "cpf", cpf))
+    if cnpj and not re.fullmatch(r"\d{14}", cnpj):
+        viol.append(_viol(RAZAO_FORMATO, "cnpj", cnpj))
+    return cpf or cnpj
+
+
+def pix_bool(ctx: Ctx, name: str, viol: list) -> Optional[bool]:
+    raw = ctx.query.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw.lower() not in ("true", "false"):
+        viol.append(_viol(RAZAO_FORMATO, name, raw))
+        return None
+    return raw.lower() == "true"
+
+
+def pix_page_response(ctx: Ctx, items: list, list_key: str, extra_params: dict, pagina: int, size: int) -> Response:
+    """{"parametros": {inicio, fim, ..., paginacao}, "<list_key>": [...]}; a page past the
+    last one is empty (BCB: quantidadeDePaginas >= 1 even with no items)."""
+    total = len(items)
+    pages = max(1, math.ceil(total / size))
+    page = items[pagina * size:(pagina + 1) * size]
+    params = {"inicio": ctx.query["inicio"], "fim": ctx.query["fim"]}
+    params.update(extra_params)
+    params["paginacao"] = {"paginaAtual": pagina, "itensPorPagina": size,
+                           "quantidadeDePaginas": pages, "quantidadeTotalDeItens": total}
+    head = dumps({"parametros": params})
+    return Response(200, (head[:-1] + f',"{list_key}":[' + ",".join(x.json for x in page) + "]}").encode("utf-8"))
+
+
+def h_pix_list(ctx: Ctx) -> Response:
+    """GET /pix/v2/pix (ref §6.1): Pix received through a charge's QR code, by horario
+    (inicio <= horario <= fim), oldest first (undocumented order)."""
+    viol: list = []
+    inicio, fim = pix_window(ctx, viol)
+    txid = ctx.query.get("txId") or None
+    if txid and not TXID_RE.match(txid):
+        viol.append(_viol(RAZAO_FORMATO, "txId", txid))
+    tx_presente = pix_bool(ctx, "txIdPresente", viol)
+    dev_presente = pix_bool(ctx, "devolucaoPresente", viol)
+    doc = pix_doc_filter(ctx, viol)
+    pagina, size = pix_paging(ctx, viol)
+    if viol:
+        return pix_problem("PixConsultaInvalida", viol)
+    items = [p for p in pix_in(inicio, fim)
+             if (txid is None or p.txid == txid)
+             and (tx_presente is None or tx_presente == bool(p.txid))
+             and (dev_presente is None or dev_presente == bool(p.devolucoes))
+             and (doc is None or p.payer_doc == doc)]
+    extra = {k: ctx.query[k] for k in ("txId", "txIdPresente", "devolucaoPresente", "cpf", "cnpj")
+             if ctx.query.get(k)}
+    if "txId" in extra:
+        extra["txid"] = extra.pop("txId")   # echoed as parametros.txid (ref §6.1)
+    return pix_page_response(ctx, items, "pix", extra, pagina, size)
+
+
+def _find(index_key: str, key: str, pick) -> Optional[object]:
+    day = pix_index()[index_key].get(key)
+    if day is None:
+        return None
+    return next((x for x in pick(day) if (x.e2e if index_key == "e2e" else x.txid if index_key == "txid"
+                                          else x.codigo) == key), None)
+
+
+def h_pix_item(ctx: Ctx) -> Response:
+    """GET /pix/v2/pix/{e2eId} (ref §6.2); 404 for a Pix that did not pay a QR code."""
+    e2e = ctx.path_params["e2eId"]
+    if not E2E_RE.match(e2e):
+        # Undocumented: a malformed e2eId; the generic BCB type is used.
+        return pix_problem("RequisicaoInvalida", [_viol(RAZAO_FORMATO, "e2eId", e2e)])
+    p = _find("e2e", e2e, lambda d: pix_day(d)[0])
+    if p is None:
+        return pix_problem("NaoEncontrado")
+    return Response(200, p.json.encode("utf-8"))
+
+
+def h_cob_list(ctx: Ctx) -> Response:
+    """GET /pix/v2/cob (ref §6.4): charges by calendario.criacao, oldest first
+    (undocumented order)."""
+    viol: list = []
+    inicio, fim = pix_window(ctx, viol)
+    doc = pix_doc_filter(ctx, viol)
+    loc = pix_bool(ctx, "locationPresente", viol)
+    status = ctx.query.get("status") or None
+    if status and status not in COB_STATUSES:
+        viol.append(_viol(RAZAO_FORMATO, "status", status))
+    pagina, size = pix_paging(ctx, viol)
+    if viol:
+        return pix_problem("CobConsultaInvalida", viol)
+    items = [c for c in cobs_in(inicio, fim)
+             if (status is None or c.status == status)
+             and (doc is None or c.devedor_doc == doc)
+             and loc is not False]            # every charge here has a location
+    extra = {k: ctx.query[k] for k in ("cpf", "cnpj", "locationPresente", "status") if ctx.query.get(k)}
+    return pix_page_response(ctx, items, "cobs", extra, pagina, size)
+
+
+def h_cob_item(ctx: Ctx) -> Response:
+    """GET /pix/v2/cob/{txid}[?revisao=] (ref §6.4). Every charge here is at its first
+    revision or at 1; a revisao above the charge's is CobConsultaInvalida (BCB)."""
+    txid = ctx.path_params["txid"]
+    if not TXID_RE.match(txid):
+        return pix_problem("CobConsultaInvalida", [_viol(RAZAO_FORMATO, "txid", txid)])
+    c = _find("txid", txid, lambda d: pix_day(d)[1])
+    if c is None:
+        return pix_problem("NaoEncontrado")
+    rev = ctx.query.get("revisao")
+    if rev is not None and rev != "":
+        if not re.fullmatch(r"\d{1,9}", rev):
+            return pix_problem("CobConsultaInvalida", [_viol(RAZAO_FORMATO, "revisao", rev)])
+        if int(rev) > json.loads(c.json)["revisao"]:
+            return pix_problem("CobConsultaInvalida", [_viol(
+                "O parâmetro revisao corresponde a uma revisão inexistente para a cobrança.", "revisao", rev)])
+    return Response(200, c.json.encode("utf-8"))
+
+
+def h_pix_consulta(ctx: Ctx) -> Response:
+    """GET /banking/v2/pix/{codigoSolicitacao} (ref §5.2), Banking-style errors. A payment
+    requested more than pix_lookback_days ago (default 90, ref §8 item 7; /config can
+    change it, 0 = no limit) is not found."""
+    raw = ctx.path_params["codigo"]
+    try:
+        codigo = str(uuid.UUID(raw))
+        if len(raw) != 36:
+            raise ValueError
+    except ValueError:
+        return invalid_data([violacao(RAZAO_CONVERTER, "codigoSolicitacao")])
+    s = _find("sent", codigo, sent_day)
+    lookback = ctx.state.pix_lookback_days
+    if s is None or (lookback and s.requested.date() < today_brt() - dt.timedelta(days=lookback)):
+        return not_found()
+    return Response(200, s.json.encode("utf-8"))
+
+
 # =========================================================================================
 # Routing
 # =========================================================================================
@@ -1204,14 +2019,20 @@ ROUTES = (
     _r("GET", "/banking/v2/saldo", "saldo", "extrato.read", h_saldo),
     _r("GET", "/banking/v2/extrato", "extrato_simples", "extrato.read", h_extrato_simples),
     _r("GET", "/banking/v2/extrato/completo", "extrato", "extrato.read", h_extrato_completo),
-    # To be added (ref §5-§6), each as one handler plus its DEFAULT_LIMITS entry. The
-    # API Pix handlers (/pix/v2/...) answer their own errors in RFC 7807 form with an
-    # integer status and application/problem+json (ref §7.2), not banking_error().
+    _r("GET", "/banking/v2/pix/(?P<codigo>[^/]+)", "pix_consulta", "pagamento-pix.read", h_pix_consulta),
+    _r("GET", "/pix/v2/pix", "pix_recebidos", "pix.read", h_pix_list),
+    _r("GET", "/pix/v2/pix/(?P<e2eId>[^/]+)", "pix_recebido", "pix.read", h_pix_item),
+    _r("GET", "/pix/v2/cob", "cob", "cob.read", h_cob_list),
+    _r("GET", "/pix/v2/cob/(?P<txid>[^/]+)", "cob_txid", "cob.read", h_cob_item),
+    # To be added (ref §5), as one handler plus its DEFAULT_LIMITS entry. API Pix
+    # handlers (/pix/v2/...) answer their own errors with pix_problem() (ref §7.2).
     #   POST /banking/v2/pix                       pagamento-pix.write  ("pix_pagamento")
-    #   GET  /banking/v2/pix/(?P<codigo>[^/]+)     pagamento-pix.read   ("pix_consulta")
-    #   GET  /pix/v2/pix                           pix.read             ("pix_recebidos")
-    #   GET  /pix/v2/cob                           cob.read             ("cob")
 )
+
+
+def is_pix_api(route: Optional[Route]) -> bool:
+    """API Pix routes answer errors in RFC 7807 form (ref §7.2)."""
+    return route is not None and route.pattern.pattern.startswith("^/pix/v2/")
 
 
 def endpoint_names() -> list:
@@ -1420,7 +2241,7 @@ class BankHandler(JSONHandlerBase):
             self.log_line(entry, endpoint, limited_client, t0, "hang")
             return
         if fault and fault.kind == "status":
-            resp = status_error(fault.status)
+            resp = pix_status_error(fault.status) if is_pix_api(route) else status_error(fault.status)
             if fault.status == 429 and fault.retry_after_date is not None:
                 when = email.utils.formatdate(time.time() + fault.retry_after_date, usegmt=True)
                 resp.headers = [("Retry-After", when)]
@@ -1451,12 +2272,19 @@ class BankHandler(JSONHandlerBase):
                 allowed = sorted({r.method for r in ROUTES if r.pattern.match(ctx.path)})
                 return banking_error(405, *STATUS_ERRORS[405], headers=[("Allow", ", ".join(allowed))])
             return not_found()
+        pix_api = is_pix_api(route)
         if route.scope is not None and ctx.token is None:
             # Missing, unknown, expired or revoked bearer token.
+            if pix_api:
+                return pix_problem("AcessoNegado", status=401, title="Acesso negado",
+                                   detail="Token de acesso inválido, expirado ou revogado.")
             return banking_error(401, "Acesso negado", "Token de acesso inválido, expirado ou revogado.")
         if retry_after is not None:
-            return too_many_requests(retry_after)
+            return too_many_requests(retry_after)   # both APIs: its body is undocumented (ref §10)
         if route.scope is not None:
+            if route.scope not in ctx.token.scopes and pix_api:
+                return pix_problem("AcessoNegado", detail="Requisição de participante autenticado que viola "
+                                   f"alguma regra de autorização. Escopo necessário: {route.scope}.")
             if route.scope not in ctx.token.scopes:
                 return banking_error(403, "Acesso Negado",
                                      "Requisição de participante autenticado que viola alguma regra "
@@ -1471,7 +2299,7 @@ class BankHandler(JSONHandlerBase):
             return route.handler(ctx)
         except Exception:       # a bug in the mock: answer 500, keep serving
             self.server.log("handler error:\n" + traceback.format_exc())
-            return status_error(500)
+            return pix_status_error(500) if pix_api else status_error(500)
 
     def hang(self, state: State, epoch: int) -> None:
         """Never answer: wait until the client goes away, the fault is cleared (reset /
@@ -1589,6 +2417,18 @@ class ControlHandler(JSONHandlerBase):
                                      "pos","total","idle_s"}]
     GET  /summary?dataInicio=&dataFim=[&tipoOperacao=][&tipoTransacao=]
                                      {"count","sum_c","sum_d"} of the generated statement
+    GET  /pix_summary?inicio=&fim=   (RFC 3339; URL-encode "+") what the API Pix holds:
+                                     {"pix":{"count","sum","with_devolucoes","devolucoes",
+                                     "devolvido_sum","without_pagador"} by horario,
+                                     "cob":{"count","by_status","sum_original"} by criacao,
+                                     "pix_enviados":{"count","by_status","sum"} by
+                                     dataHoraSolicitacao (Brasília)}
+    GET  /pix_ids?kind=pix|cob|pix_enviados&inicio=&fim=[&status=][&filter=devolucoes|
+                                     sem_pagador|com_pagador]  the ids (e2e, txid,
+                                     codigoSolicitacao) in the endpoint's order
+    GET  /pix_fixtures               the hand-written fixture ids (see "Pix data")
+    POST /config {"pix_lookback_days": N}  GET /banking/v2/pix/{id} finds payments
+                                     requested in the last N days (default 90; 0 = all)
     """
 
     def do_GET(self):
@@ -1620,6 +2460,9 @@ class ControlHandler(JSONHandlerBase):
             ("DELETE", "/fault"): self.c_fault_delete,
             ("GET", "/scrolls"): self.c_scrolls,
             ("GET", "/summary"): self.c_summary,
+            ("GET", "/pix_summary"): self.c_pix_summary,
+            ("GET", "/pix_ids"): self.c_pix_ids,
+            ("GET", "/pix_fixtures"): self.c_pix_fixtures,
         }.get(key)
         if fn is None:
             self.reply(404, {"error": f"no control endpoint {self.command} {parts.path}"})
@@ -1670,7 +2513,7 @@ class ControlHandler(JSONHandlerBase):
 
     def c_config_post(self, q, data):
         st = self.state
-        unknown = set(data) - {"rate_limits", "token_ttl", "scroll_ttl", "limits"}
+        unknown = set(data) - {"rate_limits", "token_ttl", "scroll_ttl", "limits", "pix_lookback_days"}
         if unknown:
             return 400, {"error": f"unknown config keys: {sorted(unknown)}"}
         if "rate_limits" in data and not isinstance(data["rate_limits"], bool):
@@ -1679,6 +2522,9 @@ class ControlHandler(JSONHandlerBase):
             v = data.get(k)
             if k in data and (isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0):
                 return 400, {"error": f"{k} must be a positive number of seconds"}
+        v = data.get("pix_lookback_days")
+        if "pix_lookback_days" in data and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+            return 400, {"error": "pix_lookback_days must be an integer >= 0 (0 = no limit)"}
         if "token_ttl" in data and not isinstance(data["token_ttl"], int):
             return 400, {"error": "token_ttl must be an integer (it is sent as expires_in)"}
         limits = data.get("limits", {})
@@ -1696,6 +2542,8 @@ class ControlHandler(JSONHandlerBase):
                 st.token_ttl = data["token_ttl"]
             if "scroll_ttl" in data:
                 st.scroll_ttl = data["scroll_ttl"]
+            if "pix_lookback_days" in data:
+                st.pix_lookback_days = data["pix_lookback_days"]
             st.limits.update(limits)
         return 200, st.config()
 
@@ -1754,6 +2602,63 @@ class ControlHandler(JSONHandlerBase):
         sum_c = sum((r.amount for r in rows if r.op == "C"), Decimal(0))
         sum_d = sum((r.amount for r in rows if r.op == "D"), Decimal(0))
         return 200, {"count": len(rows), "sum_c": _money(sum_c), "sum_d": _money(sum_d)}
+
+    @staticmethod
+    def _pix_window(q):
+        inicio, fim = parse_rfc3339(q.get("inicio", "")), parse_rfc3339(q.get("fim", ""))
+        if inicio is None or fim is None:
+            return None
+        return inicio, fim
+
+    def c_pix_summary(self, q, data):
+        w = self._pix_window(q)
+        if w is None:
+            return 400, {"error": "inicio and fim (RFC 3339, e.g. 2024-06-20T00:00:00-03:00; "
+                                  "URL-encode +) are required"}
+        pix, cobs, sent = pix_in(*w), cobs_in(*w), sent_in(*w)
+        devs = [d for p in pix for d in p.devolucoes]
+        by_status = {s: sum(1 for c in cobs if c.status == s) for s in COB_STATUSES}
+        sent_status = dict(sorted(collections.Counter(s.status for s in sent).items()))
+        return 200, {
+            "pix": {"count": len(pix), "sum": _money(sum((p.amount for p in pix), Decimal(0))),
+                    "with_devolucoes": sum(1 for p in pix if p.devolucoes),
+                    "devolucoes": len(devs),
+                    "devolvido_sum": _money(sum((Decimal(d["valor"]) for d in devs
+                                                 if d["status"] == "DEVOLVIDO"), Decimal(0))),
+                    "without_pagador": sum(1 for p in pix if p.payer_doc is None)},
+            "cob": {"count": len(cobs), "by_status": by_status,
+                    "sum_original": _money(sum((c.original for c in cobs), Decimal(0)))},
+            "pix_enviados": {"count": len(sent), "by_status": sent_status,
+                             "sum": _money(sum((s.amount for s in sent), Decimal(0)))},
+        }
+
+    def c_pix_ids(self, q, data):
+        w = self._pix_window(q)
+        kind, status, flt = q.get("kind"), q.get("status") or None, q.get("filter") or None
+        if w is None or kind not in ("pix", "cob", "pix_enviados"):
+            return 400, {"error": "kind=pix|cob|pix_enviados and inicio, fim (RFC 3339) are required"}
+        if kind == "pix":
+            if flt not in (None, "devolucoes", "sem_pagador", "com_pagador"):
+                return 400, {"error": "filter must be devolucoes, sem_pagador or com_pagador"}
+            return 200, [p.e2e for p in pix_in(*w)
+                         if flt is None or (flt == "devolucoes" and p.devolucoes)
+                         or (flt == "sem_pagador" and p.payer_doc is None)
+                         or (flt == "com_pagador" and p.payer_doc is not None)]
+        if kind == "cob":
+            return 200, [c.txid for c in cobs_in(*w) if status is None or c.status == status]
+        return 200, [s.codigo for s in sent_in(*w) if status is None or s.status == status]
+
+    def c_pix_fixtures(self, q, data):
+        return 200, {
+            "day": FIXTURE_DAY.isoformat(),
+            "cob": {"CONCLUIDA": FIX_COB_CONCLUIDA, "ATIVA": FIX_COB_ATIVA, "ATIVA_CNPJ": FIX_COB_ATIVA_CNPJ,
+                    "REMOVIDA_PELO_USUARIO_RECEBEDOR": FIX_COB_REMOVIDA_USUARIO,
+                    "REMOVIDA_PELO_PSP": FIX_COB_REMOVIDA_PSP},
+            "pix": {"qr_with_devolucao": FIX_E2E_QR, "not_qr": FIX_E2E_NOT_QR},
+            "pix_enviados": {"PAGO": FIX_SENT_PAGO, "REPROVADO": FIX_SENT_REPROVADO,
+                             "FALHA": FIX_SENT_FALHA, "EXPIRADO": FIX_SENT_EXPIRADO},
+            "pix_enviados_yesterday": {"FALHA": RECENT_SENT_FALHA, "REPROVADO": RECENT_SENT_REPROVADO},
+        }
 
 
 class ControlServer(ThreadingHTTPServer):

@@ -311,6 +311,186 @@ extrato "dataInicio=2024-06-20&dataFim=2024-06-20"
 eq "...once" "200 5" "$CODE $(j 'd["totalElementos"]')"
 
 # ------------------------------------------------------------------------------------------
+echo "# API Pix: received Pix (GET /pix/v2/pix), charges (GET /pix/v2/cob), Pix sent"
+ctl POST /reset >/dev/null
+pix() { req -H "$(auth)" "$(B "/pix/v2/pix$1")"; }
+cob() { req -H "$(auth)" "$(B "/pix/v2/cob$1")"; }
+sent() { req -H "$(auth)" "$(B "/banking/v2/pix/$1")"; }
+FIX="inicio=2024-06-20T00:00:00-03:00&fim=2024-06-20T23:59:59.999-03:00"
+pix "?$FIX"
+eq "fixture day: one QR-code Pix (fixture (a)), JSON" "200 application/json 1 E00416968202406201436ghzKRVgnb7A Rv1pt4pjd2jtjdzx5nafhtjks7 24.90" \
+    "$CODE $(header Content-Type) $(j 'd["parametros"]["paginacao"]["quantidadeTotalDeItens"]') $(j 'd["pix"][0]["endToEndId"]') $(j 'd["pix"][0]["txid"]') $(j 'd["pix"][0]["valor"]')"
+eq "...horario in UTC, pagador with masked CPF, one refund DEVOLVIDO" '2024-06-20T17:36:12.000Z {"nome":"Nome Pagador","cpfCnpj":"***057092**"} DEVOLVIDO 4.90' \
+    "$(j 'd["pix"][0]["horario"]') $(j 'd["pix"][0]["pagador"]') $(j 'd["pix"][0]["devolucoes"][0]["status"]') $(j 'd["pix"][0]["devolucoes"][0]["valor"]')"
+eq "...parametros echo inicio/fim, paginacao defaults" '{"inicio":"2024-06-20T00:00:00-03:00","fim":"2024-06-20T23:59:59.999-03:00","paginacao":{"paginaAtual":0,"itensPorPagina":100,"quantidadeDePaginas":1,"quantidadeTotalDeItens":1}}' \
+    "$(j 'd["parametros"]')"
+pix "?inicio=2024-06-20T14:36:12-03:00&fim=2024-06-20T14:36:12-03:00"; a=$(j 'len(d["pix"])')
+pix "?inicio=2024-06-20T17:36:12.001Z&fim=2024-06-20T23:00:00Z"; b=$(j 'len(d["pix"])')
+pix "?inicio=2024-06-20T20:36:12%2B03:00&fim=2024-06-21T05:36:12%2B12:00"; c=$(j 'len(d["pix"])')
+eq "time zones: bounds inclusive to the millisecond, -03:00, Z and %2B offsets" "1 0 1" "$a $b $c"
+pix "?inicio=2024-06-20T20:36:12+03:00&fim=2024-06-21T05:36:12Z"
+eq "unencoded + in an offset (a space) -> 400 naming inicio" "400 inicio 2024-06-20T20:36:12 03:00" "$CODE $(j 'd["violacoes"][0]["propriedade"]') $(j 'd["violacoes"][0]["valor"]')"
+pix "?fim=2024-06-20T23:59:59Z"
+eq "inicio missing -> 400 problem+json PixConsultaInvalida, integer status, violacoes" \
+    "400 application/problem+json https://pix.bcb.gov.br/api/v2/error/PixConsultaInvalida 400 True inicio" \
+    "$CODE $(header Content-Type) $(j 'd["type"]') $(j 'd["status"]') $(j 'isinstance(d["status"], int) and bool(d["title"]) and bool(d["detail"])') $(j '",".join(v["propriedade"] for v in d["violacoes"])')"
+pix ""
+eq "inicio and fim missing -> both named" "400 inicio,fim" "$CODE $(j '",".join(v["propriedade"] for v in d["violacoes"])')"
+pix "?inicio=2024-06-20&fim=2024-06-20T23:59:59"
+eq "a date, or a time without zone -> 400" "400 inicio,fim" "$CODE $(j '",".join(v["propriedade"] for v in d["violacoes"])')"
+pix "?inicio=2024-06-21T00:00:00Z&fim=2024-06-20T00:00:00Z"
+eq "fim before inicio -> 400 fim" "400 fim" "$CODE $(j '",".join(v["propriedade"] for v in d["violacoes"])')"
+pix "?$FIX&paginacao.itensPorPagina=1001&paginacao.paginaAtual=-1"
+eq "itensPorPagina 1001, paginaAtual -1 -> 400" "400 paginacao.paginaAtual,paginacao.itensPorPagina" "$CODE $(j '",".join(v["propriedade"] for v in d["violacoes"])')"
+pix "?$FIX&cpf=90105709247&cnpj=45723174000110"
+eq "cpf and cnpj together -> 400" "400 cnpj" "$CODE $(j '",".join(v["propriedade"] for v in d["violacoes"])')"
+pix "?$FIX&cpf=90105709247"; a=$(j 'len(d["pix"])')
+pix "?$FIX&cpf=11144477735"; b=$(j 'len(d["pix"])')
+eq "cpf filters by the payer's document" "1 0" "$a $b"
+pix "?inicio=2023-01-01T00:00:00Z&fim=2026-12-31T00:00:00Z&txId=Rv1pt4pjd2jtjdzx5nafhtjks7"
+eq "txId filter over years, echoed as parametros.txid" "200 1 Rv1pt4pjd2jtjdzx5nafhtjks7" "$CODE $(j 'len(d["pix"])') $(j 'd["parametros"]["txid"]')"
+pix "?$FIX&txId=short"
+eq "malformed txId -> 400" "400 txId" "$CODE $(j 'd["violacoes"][0]["propriedade"]')"
+
+HUGE="inicio=2025-03-17T00:00:00-03:00&fim=2025-03-17T23:59:59.999-03:00"
+pix "?$HUGE&paginacao.itensPorPagina=1000"; cp "$TMP/body" "$TMP/x0"
+pix "?$HUGE&paginacao.itensPorPagina=1000&paginacao.paginaAtual=1"; cp "$TMP/body" "$TMP/x1"
+pix "?$HUGE&paginacao.itensPorPagina=1000&paginacao.paginaAtual=2"; cp "$TMP/body" "$TMP/x2"
+PSUM=$(ctl GET "/pix_summary?$(echo "$HUGE" | sed 's/-03:00/%2D03:00/g')")
+echo "$PSUM" >"$TMP/psum"
+eq "paging: 2 pages of up to 1000, page 2 empty, union = total = /pix_summary, oldest first" "True" "$("$PY" -c '
+import json, sys
+from decimal import Decimal as D
+p = [json.load(open(f)) for f in sys.argv[1:4]]
+s = json.load(open(sys.argv[4]))["pix"]
+g = [p[0]["parametros"]["paginacao"][k] for k in ("quantidadeDePaginas", "quantidadeTotalDeItens")]
+items = p[0]["pix"] + p[1]["pix"]
+ok = (g == [2, s["count"]] and len(p[0]["pix"]) == 1000 and 0 < len(p[1]["pix"]) < 1000 and p[2]["pix"] == []
+      and p[2]["parametros"]["paginacao"]["paginaAtual"] == 2
+      and len({i["endToEndId"] for i in items}) == s["count"]
+      and str(sum(D(i["valor"]) for i in items)) == s["sum"]
+      and [i["horario"] for i in items] == sorted(i["horario"] for i in items)
+      and sum(1 for i in items if "pagador" not in i) == s["without_pagador"]
+      and sum(1 for i in items if i.get("devolucoes")) == s["with_devolucoes"])
+print(ok if ok else (g, s, len(p[0]["pix"]), len(p[1]["pix"])))' "$TMP/x0" "$TMP/x1" "$TMP/x2" "$TMP/psum")"
+truthy "some Pix without pagador, some with refunds (DEVOLVIDO and NAO_REALIZADO)" "$(j '(lambda s: s["without_pagador"] > 0 and s["with_devolucoes"] > 0)(d["pix"])' "$TMP/psum")"
+extrato "dataInicio=2025-03-17&dataFim=2025-03-17&tamanhoPagina=10000&tipoTransacao=PIX&tipoOperacao=C"; cp "$TMP/body" "$TMP/e0"
+eq "every QR-code Pix is in extrato (PIX, C, same endToEndId, txId, amount, day) and vice versa" "True" "$("$PY" -c '
+import json, sys, datetime as dt
+from decimal import Decimal as D
+pix = json.load(open(sys.argv[1]))["pix"] + json.load(open(sys.argv[2]))["pix"]
+e = json.load(open(sys.argv[3]))
+rows = e["transacoes"]
+assert e["totalElementos"] == len(rows)
+qr = {t["detalhes"]["endToEndId"]: t for t in rows if t["detalhes"].get("txId")}
+def day(h):
+    u = dt.datetime.fromisoformat(h.replace("Z", "+00:00"))
+    return (u - dt.timedelta(hours=3)).date().isoformat()
+ok = len(qr) == len(pix) and all(
+    p["endToEndId"] in qr and qr[p["endToEndId"]]["detalhes"]["txId"] == p["txid"]
+    and D(qr[p["endToEndId"]]["valor"]) == D(p["valor"]) and qr[p["endToEndId"]]["dataTransacao"] == day(p["horario"])
+    and ("pagador" in p) == ("cpfCnpjPagador" in qr[p["endToEndId"]]["detalhes"])
+    for p in pix)
+print(ok)' "$TMP/x0" "$TMP/x1" "$TMP/e0")"
+
+req -H "$(auth)" "$(B /pix/v2/pix/E00416968202406201436ghzKRVgnb7A)"
+eq "GET /pix/{e2eId}" "200 Rv1pt4pjd2jtjdzx5nafhtjks7 24.90" "$CODE $(j 'd["txid"]') $(j 'd["valor"]')"
+req -H "$(auth)" "$(B /pix/v2/pix/E18236120202406210230Xq7LmN2pR4s)"
+eq "GET /pix/{e2eId} of a Pix not paid by QR code -> 404 problem+json" "404 application/problem+json https://pix.bcb.gov.br/api/v2/error/NaoEncontrado 404" \
+    "$CODE $(header Content-Type) $(j 'd["type"]') $(j 'd["status"]')"
+req -H "$(auth)" "$(B /pix/v2/pix/E0000000000000000000000000000000)"
+eq "unknown e2eId -> 404" 404 "$CODE"
+
+cob "?$FIX"
+eq "fixture day: one charge in each status, oldest first" \
+    '["REMOVIDA_PELO_PSP","ATIVA","REMOVIDA_PELO_USUARIO_RECEBEDOR","CONCLUIDA","ATIVA"]' "$(j '[c["status"] for c in d["cobs"]]')"
+eq "CONCLUIDA charge carries its pix (with its refund)" "E00416968202406201436ghzKRVgnb7A 4.90 24.90" \
+    "$(j '[c for c in d["cobs"] if c["status"]=="CONCLUIDA"][0]["pix"][0]["endToEndId"]') $(j '[c for c in d["cobs"] if c["status"]=="CONCLUIDA"][0]["pix"][0]["devolucoes"][0]["valor"]') $(j '[c for c in d["cobs"] if c["status"]=="CONCLUIDA"][0]["valor"]["original"]')"
+truthy "charges: devedor cpf or cnpj, pixCopiaECola with a valid CRC" "$(j '(lambda b: {k for c in d["cobs"] for k in c.get("devedor", {}) if k != "nome"} == {"cpf","cnpj"} and all(c["pixCopiaECola"][-4:] == "%04X" % b.crc_hqx(c["pixCopiaECola"][:-4].encode(), 0xFFFF) for c in d["cobs"]))(__import__("binascii"))')"
+cob "?inicio=2024-06-20T00:00:00.001-03:00&fim=2024-06-20T23:59:59.999-03:00"; a=$(j 'len(d["cobs"])')
+cob "?inicio=2024-06-20T12:00:00%2B09:00&fim=2024-06-20T03:00:00Z"; b=$(j '[c["txid"] for c in d["cobs"]]')
+cob "?inicio=2024-06-21T02:45:30.999Z&fim=2024-06-21T02:45:30.999Z"; c=$(j '[c["txid"] for c in d["cobs"]]')
+eq "cob criacao bounds in +09:00 and Z (00:00 and 23:45:30.999 Brasília)" '4 ["fixtureCobRemovidaPsp2024062000003"] ["fixtureCobAtivaCnpj2024062000002"]' "$a $b $c"
+cob "?$FIX&status=ATIVA"
+eq "status filter" '200 ["ATIVA","ATIVA"] ATIVA' "$CODE $(j '[c["status"] for c in d["cobs"]]') $(j 'd["parametros"]["status"]')"
+cob "?$FIX&status=EXPIRADA"
+eq "unknown status -> 400 CobConsultaInvalida" "400 https://pix.bcb.gov.br/api/v2/error/CobConsultaInvalida status" "$CODE $(j 'd["type"]') $(j 'd["violacoes"][0]["propriedade"]')"
+cob "?$FIX&cnpj=45723174000110"
+eq "cnpj filters by devedor" '["fixtureCobAtivaCnpj2024062000002"]' "$(j '[c["txid"] for c in d["cobs"]]')"
+cob "?inicio=2024-06-20T00:00:00Z"
+eq "cob: fim required" "400 fim" "$CODE $(j '",".join(v["propriedade"] for v in d["violacoes"])')"
+BUSYW="inicio=2025-03-10T00:00:00-03:00&fim=2025-03-17T23:59:59.999-03:00"
+PS=$(ctl GET "/pix_summary?$(echo "$BUSYW" | sed 's/-03:00/%2D03:00/g')")
+counts=""
+for st in ATIVA CONCLUIDA REMOVIDA_PELO_USUARIO_RECEBEDOR REMOVIDA_PELO_PSP; do
+    cob "?$BUSYW&status=$st&paginacao.itensPorPagina=1000"
+    counts="$counts$(j "d['parametros']['paginacao']['quantidadeTotalDeItens'] == $(echo "$PS" | "$PY" -c "import json,sys; print(json.load(sys.stdin)['cob']['by_status']['$st'])") > 0 and all(c['status'] == '$st' for c in d['cobs'])") "
+done
+eq "each charge status present, counts = /pix_summary" "True True True True " "$counts"
+req -H "$(auth)" "$(B /pix/v2/cob/fixtureCobAtiva20240620000001)"
+eq "GET /cob/{txid}" "200 ATIVA 150.00 52998224725" "$CODE $(j 'd["status"]') $(j 'd["valor"]["original"]') $(j 'd["devedor"]["cpf"]')"
+req -H "$(auth)" "$(B /pix/v2/cob/fixtureCobAtivaCnpj2024062000002?revisao=2)"
+eq "revisao above the charge's -> 400" "400 revisao" "$CODE $(j 'd["violacoes"][0]["propriedade"]')"
+req -H "$(auth)" "$(B /pix/v2/cob/doesNotExist0000000000000000)"
+eq "unknown txid -> 404 problem+json" "404 application/problem+json 404" "$CODE $(header Content-Type) $(j 'd["status"]')"
+
+sent c42f0787-02cb-4b31-827e-459ec9d7ece1
+eq "Pix sent older than 90 days -> 404 (Banking format)" '404 {"title":"Não Encontrado.","status":"404","detail":"Entidade não encontrada."}' "$CODE $(cat "$TMP/body")"
+ctl POST /config '{"pix_lookback_days":0}' >/dev/null
+sent c42f0787-02cb-4b31-827e-459ec9d7ece1
+eq "fixture (e) PAGO (lookback off): exact valor number, e2e, history" '200 PAGO E00416968202406201500Fx9Kd3LmQ2w CRIADO,AGUARDANDO_APROVACAO,APROVADO,PAGO' \
+    "$CODE $(j 'd["transacaoPix"]["status"]') $(j 'd["transacaoPix"]["endToEnd"]') $(j '",".join(h["status"] for h in d["historico"])')"
+grep -q '"valor":1234567890.12,' "$TMP/body" && ok "valor is the JSON number 1234567890.12" || bad "valor JSON number" "$(cat "$TMP/body")"
+sent 0b7e6a52-9f1d-4c3e-8a27-5d4c3b2a1f10
+eq "REPROVADO with erros, no endToEnd" "200 REPROVADO REPROVADO PAG-REPROVADO False" \
+    "$CODE $(j 'd["transacaoPix"]["status"]') $(j 'd["historico"][-1]["status"]') $(j 'd["transacaoPix"]["erros"][0]["codigoErro"]') $(j '"endToEnd" in d["transacaoPix"]')"
+sent 3f9c2d1e-7b6a-4e5d-9c8b-a1b2c3d4e5f6
+eq "FALHA with erros, masked CPF" '200 FALHA CRIADO,ENVIADO,FALHA AC03 ***.456.789-**' \
+    "$CODE $(j 'd["transacaoPix"]["status"]') $(j '",".join(h["status"] for h in d["historico"])') $(j 'd["transacaoPix"]["erros"][0]["codigoErro"]') $(j 'd["transacaoPix"]["recebedor"]["cpfCnpj"]')"
+ctl POST /config '{"pix_lookback_days":90}' >/dev/null
+sent e1d2c3b4-a596-4877-8869-5a4b3c2d1e0f; a="$CODE $(j 'd["transacaoPix"]["status"]') $(j 'd["transacaoPix"]["dataHoraSolicitacao"][:10]')"
+sent f0e1d2c3-b4a5-4697-8879-6a5b4c3d2e1f; b="$CODE $(j 'd["transacaoPix"]["status"]')"
+eq "yesterday's fixtures inside the 90 days" "200 FALHA $(TZ=America/Sao_Paulo date -d yesterday +%F) 200 REPROVADO" "$a $b"
+sent 00000000-0000-4000-8000-000000000000
+eq "unknown codigoSolicitacao -> 404" 404 "$CODE"
+sent not-a-uuid
+eq "malformed codigoSolicitacao -> 400" "400 codigoSolicitacao" "$CODE $(j 'd["violacoes"][0]["propriedade"]')"
+D10=$(TZ=America/Sao_Paulo date -d '10 days ago' +%F); D1=$(TZ=America/Sao_Paulo date -d yesterday +%F)
+extrato "dataInicio=$D10&dataFim=$D1&tipoTransacao=PIX&tipoOperacao=D&tamanhoPagina=10000"; cp "$TMP/body" "$TMP/ed"
+ok_all=True; n=0
+for k in $(j '" ".join(t["detalhes"]["codigoSolicitacao"]+"/"+t["detalhes"]["endToEndId"]+"/"+t["valor"] for t in d["transacoes"][:8])' "$TMP/ed"); do
+    sent "${k%%/*}"; n=$((n + 1))
+    r=$(j "d['transacaoPix']['status'] == 'PAGO' and d['transacaoPix']['endToEnd'] == '$(echo "$k" | cut -d/ -f2)' and __import__('decimal').Decimal(str(d['transacaoPix']['valor'])) == __import__('decimal').Decimal('${k##*/}')")
+    [ "$r" = True ] || ok_all=$r
+done
+eq "every Pix sent in extrato (last 10 days, first $n) is PAGO with its endToEnd and amount" "True" "$ok_all"
+PSW="inicio=2023-01-01T00:00:00Z&fim=$(date -u +%Y-%m-%dT23:59:59Z)"
+truthy "REPROVADO, FALHA and EXPIRADO payments generated" "$(ctl GET "/pix_ids?kind=pix_enviados&$PSW&status=FALHA" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)) > 10)')"
+
+req -H "Authorization: Bearer $LIMITED" "$(B "/pix/v2/pix?$FIX")"; a=$CODE
+req -H "Authorization: Bearer $LIMITED" "$(B "/pix/v2/cob?$FIX")"
+eq "scopes: pix.read token lists Pix; cob.read missing -> 403 problem+json naming it" "200 403 application/problem+json https://pix.bcb.gov.br/api/v2/error/AcessoNegado True" \
+    "$a $CODE $(header Content-Type) $(j 'd["type"]') $(j '"cob.read" in d["detail"]')"
+req -H "Authorization: Bearer $LIMITED" "$(B /banking/v2/pix/c42f0787-02cb-4b31-827e-459ec9d7ece1)"
+eq "pagamento-pix.read missing -> 403 (Banking format)" '403 403 True' "$CODE $(j 'd["status"]') $(j '"pagamento-pix.read" in d["detail"]')"
+req "$(B "/pix/v2/pix?$FIX")"
+eq "no token on the API Pix -> 401 problem+json" "401 application/problem+json 401" "$CODE $(header Content-Type) $(j 'd["status"]')"
+ctl POST /fault '{"endpoint":"cob","kind":"status","status":503}' >/dev/null
+cob "?$FIX"
+eq "injected 503 on the API Pix is problem+json" "503 application/problem+json https://pix.bcb.gov.br/api/v2/error/ServicoIndisponivel" "$CODE $(header Content-Type) $(j 'd["type"]')"
+ctl POST /reset >/dev/null
+pix "?$FIX"; pix "?$FIX"; cob "?$FIX"; req -H "$(auth)" "$(B /pix/v2/cob/fixtureCobAtiva20240620000001)"; sent c42f0787-02cb-4b31-827e-459ec9d7ece1
+req -H "$(auth)" "$(B /pix/v2/pix/E00416968202406201436ghzKRVgnb7A)"
+eq "/calls per API Pix endpoint" "2 1 1 1 1" "$(ctl GET /calls | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(d["pix_recebidos"], d["pix_recebido"], d["cob"], d["cob_txid"], d["pix_consulta"])')"
+ctl POST /config '{"rate_limits":true,"limits":{"cob":2}}' >/dev/null
+cob "?$FIX"; c1=$CODE; cob "?$FIX"; c2=$CODE; cob "?$FIX"; c3="$CODE $(header Retry-After | grep -cE '^[0-9]+$')"
+eq "API Pix rate limit per endpoint (cob: 2/min) -> 429 with Retry-After" "200 200 429 1" "$c1 $c2 $c3"
+ctl POST /config '{"rate_limits":false,"limits":{"cob":120}}' >/dev/null
+eq "/pix_fixtures" "Rv1pt4pjd2jtjdzx5nafhtjks7 3f9c2d1e-7b6a-4e5d-9c8b-a1b2c3d4e5f6" "$(ctl GET /pix_fixtures | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(d["cob"]["CONCLUIDA"], d["pix_enviados"]["FALHA"])')"
+eq "/pix_ids kind=cob on the fixture day" '["fixtureCobAtiva20240620000001","fixtureCobAtivaCnpj2024062000002"]' "$(ctl GET "/pix_ids?kind=cob&status=ATIVA&$(echo "$FIX" | sed 's/-03:00/%2D03:00/g')")"
+ctl POST /reset >/dev/null
+
+# ------------------------------------------------------------------------------------------
 echo "# TLS client authentication"
 ctl POST /reset >/dev/null
 raw_req --cacert "$CERTS/ca.crt" "$(B /banking/v2/saldo)"
@@ -457,7 +637,7 @@ TOKEN=$(j 'd["access_token"]')
 sleep 1.2
 req -H "$(auth)" "$(B /banking/v2/saldo)"
 eq "expired token -> 401" 401 "$CODE"
-eq "GET /config" '{"rate_limits":false,"token_ttl":1,"scroll_ttl":360,"limits":{"token":5,"saldo":10,"extrato":10,"extrato_simples":10}}' "$(ctl GET /config)"
+eq "GET /config" '{"rate_limits":false,"token_ttl":1,"scroll_ttl":360,"limits":{"token":5,"saldo":10,"extrato":10,"extrato_simples":10,"pix_recebidos":120,"pix_recebido":120,"cob":120,"cob_txid":120,"pix_consulta":20},"pix_lookback_days":90}' "$(ctl GET /config)"
 eq "bad config -> 400" 400 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$CPORT/config" -d '{"token_ttl":-1}')"
 
 # ------------------------------------------------------------------------------------------
