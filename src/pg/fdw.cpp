@@ -1326,10 +1326,7 @@ ComputeRequest(ForeignScanState *node, ScanState *s, bool for_explain)
 			continue;
 		}
 		char *value = TextDatumGetCString(v);
-		bool accepted = def.values.empty();
-		for (std::string_view allowed : def.values)
-			accepted |= allowed == value;
-		if (!accepted)
+		if (!def.Accepts(value))
 			continue;  // the bank would refuse it: the local recheck filters instead
 		if (const char *given = ParamValue(params, def.param)) {
 			if (strcmp(given, value) != 0)
