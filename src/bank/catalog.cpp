@@ -6,6 +6,10 @@ namespace pix {
 
 namespace {
 
+// The API Pix lists take any inicio..fim span the reference documents; windows are still
+// split so that one answer stays a bounded number of pages.
+constexpr int kPixMaxWindowDays = 366;
+
 std::vector<EndpointDef>
 Build()
 {
@@ -21,6 +25,7 @@ Build()
 	extrato.rows_per_day = 50;
 	extrato.rows_per_call = 0;
 	extrato.max_page_size = 10000;
+	extrato.date_column = "data_transacao";
 	extrato.columns = {
 	    {"id_transacao", "text", "idTransacao"},
 	    {"data_inclusao", "timestamptz", "dataInclusao"},
@@ -90,6 +95,7 @@ Build()
 	saldo.rows_per_day = 0;
 	saldo.rows_per_call = 1;
 	saldo.max_page_size = 0;
+	saldo.date_column = "data_saldo";
 	saldo.columns = {
 	    // dataSaldo is not in the answer: the row source adds the date that was asked for.
 	    {"data_saldo", "date", "dataSaldo"},
@@ -104,6 +110,123 @@ Build()
 	    {"dataSaldo", ParamKind::kEqualDate, "dataSaldo"},
 	};
 	eps.push_back(std::move(saldo));
+
+	// The API Pix (the Central Bank's standard, reference §6): RFC 3339 windows, paginacao,
+	// one row by key. What is Inter's own: the paths, scopes and limits below.
+	EndpointDef pix;
+	pix.name = "pix";
+	pix.http_path = "/pix/v2/pix";
+	pix.scope = "pix.read";
+	pix.paging = Paging::kPaginacao;
+	pix.rows_key = "pix";
+	pix.max_window_days = kPixMaxWindowDays;
+	pix.rows_per_day = 20;
+	pix.rows_per_call = 0;
+	pix.max_page_size = 1000;
+	pix.columns = {
+	    {"end_to_end_id", "text", "endToEndId"},
+	    {"txid", "text", "txid"},
+	    {"valor", "numeric", "valor"},
+	    {"chave", "text", "chave"},
+	    {"horario", "timestamptz", "horario"},
+	    {"info_pagador", "text", "infoPagador"},
+	    {"pagador_nome", "text", "pagador.nome"},
+	    {"pagador_cpf_cnpj", "text", "pagador.cpfCnpj"},
+	    {"componentes_valor", "jsonb", "componentesValor"},
+	    {"devolucoes", "jsonb", "devolucoes"},
+	};
+	pix.pushdown = {
+	    {"horario", ParamKind::kTimestampWindow, nullptr},
+	    {"txid", ParamKind::kEqual, "txId", {}, 26, 35, true},
+	    {"endToEndId", ParamKind::kPathKey, nullptr, {}, 32, 32, true},
+	};
+	pix.date_column = "horario";
+	pix.window_from = "inicio";
+	pix.window_to = "fim";
+	pix.window_format = WindowFormat::kRfc3339;
+	pix.page_param = "paginacao.paginaAtual";
+	pix.page_size_param = "paginacao.itensPorPagina";
+	pix.item_path = "/pix/v2/pix/{}";
+	pix.item_path_shown = "/pix/v2/pix/{e2eId}";
+	eps.push_back(std::move(pix));
+
+	EndpointDef cob;
+	cob.name = "cobrancas";
+	cob.http_path = "/pix/v2/cob";
+	cob.scope = "cob.read";
+	cob.paging = Paging::kPaginacao;
+	cob.rows_key = "cobs";
+	cob.max_window_days = kPixMaxWindowDays;
+	cob.rows_per_day = 20;
+	cob.rows_per_call = 0;
+	cob.max_page_size = 1000;
+	cob.columns = {
+	    {"txid", "text", "txid"},
+	    {"status", "text", "status"},
+	    {"revisao", "int", "revisao"},
+	    {"criacao", "timestamptz", "calendario.criacao"},
+	    {"expiracao", "int", "calendario.expiracao"},
+	    {"valor_original", "numeric", "valor.original"},
+	    {"chave", "text", "chave"},
+	    {"devedor_nome", "text", "devedor.nome"},
+	    {"devedor_cpf_cnpj", "text", "devedor.cpfCnpj"},
+	    {"solicitacao_pagador", "text", "solicitacaoPagador"},
+	    {"location", "text", "location"},
+	    {"pix_copia_e_cola", "text", "pixCopiaECola"},
+	    {"pix", "jsonb", "pix"},
+	    {"info_adicionais", "jsonb", "infoAdicionais"},
+	};
+	cob.more = {"loc", "recebedor", "valor.modalidadeAlteracao"};
+	cob.pushdown = {
+	    {"calendario.criacao", ParamKind::kTimestampWindow, nullptr},
+	    {"status", ParamKind::kEqual, "status",
+	     {"ATIVA", "CONCLUIDA", "REMOVIDA_PELO_USUARIO_RECEBEDOR", "REMOVIDA_PELO_PSP"}},
+	    {"txid", ParamKind::kPathKey, nullptr, {}, 26, 35, true},
+	};
+	cob.date_column = "criacao";
+	cob.window_from = "inicio";
+	cob.window_to = "fim";
+	cob.window_format = WindowFormat::kRfc3339;
+	cob.page_param = "paginacao.paginaAtual";
+	cob.page_size_param = "paginacao.itensPorPagina";
+	cob.item_path = "/pix/v2/cob/{}";
+	cob.item_path_shown = "/pix/v2/cob/{txid}";
+	// The debtor is a person (cpf) or a company (cnpj): one column for either.
+	cob.renames = {{"devedor", {"cpf", "cnpj"}, "cpfCnpj"}};
+	eps.push_back(std::move(cob));
+
+	// Pix payments sent (Banking, reference §5.2): only by codigoSolicitacao.
+	EndpointDef env;
+	env.name = "pix_enviados";
+	env.http_path = "/banking/v2/pix/{codigoSolicitacao}";
+	env.scope = "pagamento-pix.read";
+	env.paging = Paging::kNone;
+	env.rows_key = nullptr;
+	env.max_window_days = 0;
+	env.rows_per_day = 0;
+	env.rows_per_call = 1;
+	env.max_page_size = 0;
+	env.columns = {
+	    {"codigo_solicitacao", "uuid", "transacaoPix.codigoSolicitacao"},
+	    {"status", "text", "transacaoPix.status"},
+	    {"valor", "numeric", "transacaoPix.valor"},
+	    {"chave", "text", "transacaoPix.chave"},
+	    {"end_to_end_id", "text", "transacaoPix.endToEnd"},
+	    {"data_hora_solicitacao", "timestamptz", "transacaoPix.dataHoraSolicitacao"},
+	    {"data_hora_movimento", "timestamptz", "transacaoPix.dataHoraMovimento"},
+	    {"recebedor_nome", "text", "transacaoPix.recebedor.nome"},
+	    {"recebedor_cpf_cnpj", "text", "transacaoPix.recebedor.cpfCnpj"},
+	    {"erros", "jsonb", "transacaoPix.erros"},
+	    {"historico", "jsonb", "historico"},
+	};
+	env.more = {"transacaoPix.contaCorrente", "transacaoPix.recebedor.codIspb", "transacaoPix.recebedor.codAgencia",
+	            "transacaoPix.recebedor.nroConta", "transacaoPix.recebedor.tipoConta"};
+	env.pushdown = {
+	    {"transacaoPix.codigoSolicitacao", ParamKind::kPathKey, nullptr, {}, 1, 64, false},
+	};
+	env.item_path = "/banking/v2/pix/{}";
+	env.item_path_shown = "/banking/v2/pix/{codigoSolicitacao}";
+	eps.push_back(std::move(env));
 	return eps;
 }
 
@@ -162,6 +285,35 @@ ColumnToPath(const EndpointDef &ep, std::string_view column)
 		if (SnakeCase(dot == std::string_view::npos ? p : p.substr(dot + 1)) == column)
 			return path;
 	}
+	return nullptr;
+}
+
+bool
+PushdownDef::Accepts(std::string_view value) const
+{
+	if (!values.empty()) {
+		bool listed = false;
+		for (std::string_view v : values)
+			listed |= v == value;
+		if (!listed)
+			return false;
+	}
+	if ((min_len > 0 && static_cast<int>(value.size()) < min_len) ||
+	    (max_len > 0 && static_cast<int>(value.size()) > max_len))
+		return false;
+	if (alnum)
+		for (char c : value)
+			if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
+				return false;
+	return true;
+}
+
+const PushdownDef *
+KeyPushdown(const EndpointDef &ep)
+{
+	for (const auto &p : ep.pushdown)
+		if (p.kind == ParamKind::kPathKey)
+			return &p;
 	return nullptr;
 }
 

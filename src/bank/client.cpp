@@ -107,6 +107,10 @@ HttpError(const HttpResponse &resp, const std::string &what, const std::string &
 		title = json::GetString(doc, "title");
 		detail = json::GetString(doc, "detail");
 		type_error = json::GetString(doc, "typeError");
+		// API Pix (RFC 7807): "type" is https://pix.bcb.gov.br/api/v2/error/<Tipo>; the Tipo names it.
+		std::string type = json::GetString(doc, "type");
+		if (type_error.empty() && !type.empty())
+			type_error = type.substr(type.rfind('/') + 1);
 		if (const rapidjson::Value *legacy = json::Find(doc, "erro")) {  // older {"erro":{...}} shape
 			if (title.empty())
 				title = json::GetString(*legacy, "mensagem");

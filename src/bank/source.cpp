@@ -124,6 +124,20 @@ SplitWindow(dates::Day first, dates::Day last, int max_days)
 	return out;
 }
 
+namespace {
+
+// RFC 3339 instant starting Brasília day d. Brasília has kept UTC-3 since daylight saving
+// ended in 2019 (the API Pix began in 2020); before that, midnight was at -02:00 in summer,
+// an hour earlier, so -02:00 is written for those days: a window never starts late.
+std::string
+DayStartRfc3339(dates::Day d)
+{
+	constexpr dates::Day kNoDstSince = dates::FromCivil(2019, 2, 17);
+	return dates::Iso(d) + (d < kNoDstSince ? "T00:00:00-02:00" : "T00:00:00-03:00");
+}
+
+}  // namespace
+
 std::string
 RequestPlan::PageQuery(const Window &w, int page, bool scroll, const std::string &scroll_id) const
 {
@@ -132,13 +146,20 @@ RequestPlan::PageQuery(const Window &w, int page, bool scroll, const std::string
 		q += (q.empty() ? "" : "&") + k + "=" + UrlEncode(v);
 	};
 	if (endpoint->paging == Paging::kStatement) {
-		add("dataInicio", dates::Iso(w.first));
-		add("dataFim", dates::Iso(w.last));
+		add(endpoint->window_from, dates::Iso(w.first));
+		add(endpoint->window_to, dates::Iso(w.last));
 		if (scroll)
 			q += scroll_id.empty() ? "&scrollEnabled=true" : "&scrollId=" + UrlEncode(scroll_id);
 		else
 			add("pagina", std::to_string(page));
 		add("tamanhoPagina", std::to_string(page_size));
+	} else if (endpoint->paging == Paging::kPaginacao) {
+		// fim: the first instant of the day after (a bound the bank may count as included:
+		// one instant more, never one less; every row is rechecked locally).
+		add(endpoint->window_from, DayStartRfc3339(w.first));
+		add(endpoint->window_to, DayStartRfc3339(w.last + 1));
+		add(endpoint->page_param, std::to_string(page));
+		add(endpoint->page_size_param, std::to_string(page_size));
 	} else if (!date_param.empty()) {
 		add(date_param, dates::Iso(w.first));
 	}
@@ -147,13 +168,25 @@ RequestPlan::PageQuery(const Window &w, int page, bool scroll, const std::string
 	return q;
 }
 
+std::string
+RequestPlan::ItemPath(const std::string &key) const
+{
+	std::string path = endpoint->item_path;
+	size_t at = path.find("{}");
+	return path.substr(0, at) + UrlEncode(key) + path.substr(at + 2);
+}
+
 std::vector<std::string>
 RequestPlan::FirstQueries() const
 {
 	std::vector<std::string> out;
 	if (empty)
 		return out;
-	if (endpoint->paging == Paging::kStatement || !date_param.empty()) {
+	if (by_key) {
+		for (const std::string &k : keys)
+			out.push_back(ItemPath(k));
+	} else if (endpoint->paging == Paging::kStatement || endpoint->paging == Paging::kPaginacao ||
+	           !date_param.empty()) {
 		for (const Window &w : windows)
 			out.push_back(PageQuery(w, 0));
 	} else {
@@ -328,6 +361,12 @@ RowSource::FetchPage(Waiter &waiter)
 	const EndpointDef &ep = *plan_.endpoint;
 	if (plan_.empty)
 		return false;
+	if (plan_.by_key)
+		return FetchKey(waiter);
+	if (ep.paging == Paging::kPaginacao)
+		return FetchListPage(waiter);
+	if (ep.paging == Paging::kNone)
+		return false;  // the planner never makes such a plan
 	if (ep.paging == Paging::kSingle) {
 		// Undated: one call. Dated (saldo per dataSaldo): one call per window, a single day each.
 		bool dated = !plan_.date_param.empty();
@@ -430,11 +469,129 @@ RowSource::FetchPage(Waiter &waiter)
 	}
 }
 
+// One row by key per call; a key the bank does not know (404 with its error body) is no row.
+bool
+RowSource::FetchKey(Waiter &waiter)
+{
+	const EndpointDef &ep = *plan_.endpoint;
+	while (!finished_ && key_ < plan_.keys.size()) {
+		const std::string path = plan_.ItemPath(plan_.keys[key_++]);
+		CheckBudget();
+		HttpResponse r = client_.GetAny(path, ep.scope, waiter, stats_);
+		if (r.status == 404) {
+			rapidjson::Document doc;
+			if (!doc.Parse(r.body.c_str(), r.body.size()).HasParseError() && doc.IsObject())
+				continue;  // the bank's "not found": no such row
+		}
+		if (r.status < 200 || r.status >= 300)
+			throw HttpError(r, std::string("GET ") + ep.item_path_shown, ep.scope);
+		Parse(std::move(r.body));
+		stats_.pages++;
+		Rename(answer_.Doc());
+		rows_ = nullptr;
+		return true;
+	}
+	return false;
+}
+
+void
+RowSource::Rename(rapidjson::Value &row) const
+{
+	for (const RenameDef &rn : plan_.endpoint->renames) {
+		rapidjson::Value *obj = &row;
+		if (rn.object) {
+			auto it = row.FindMember(rn.object);
+			if (it == row.MemberEnd() || !it->value.IsObject())
+				continue;
+			obj = &it->value;
+		}
+		if (obj->FindMember(rn.to) != obj->MemberEnd())
+			continue;
+		for (const char *from : rn.from) {
+			auto it = obj->FindMember(from);
+			if (it != obj->MemberEnd()) {
+				it->name.SetString(rapidjson::StringRef(rn.to));  // the name only: the value stays the bank's
+				break;
+			}
+		}
+	}
+}
+
+// API Pix lists: the pages of each window until quantidadeDePaginas, and every row the
+// first page counted, or an error.
+bool
+RowSource::FetchListPage(Waiter &waiter)
+{
+	const EndpointDef &ep = *plan_.endpoint;
+	for (;;) {
+		if (finished_)
+			return false;
+		if (window_open_ && !window_done_)
+			break;
+		if (window_open_)
+			window_++;
+		if (window_ >= windows_.size())
+			return false;
+		window_open_ = true;
+		window_done_ = false;
+		page_ = 0;
+		list_total_ = -1;
+		list_rows_ = 0;
+	}
+	CheckBudget();
+	HttpResponse r = client_.Get(ep.http_path + Query(false), ep.scope, waiter, stats_);
+	Parse(std::move(r.body));
+	stats_.pages++;
+	rapidjson::Document &doc = answer_.Doc();
+	rapidjson::Value *rows = nullptr;
+	auto it = doc.FindMember(ep.rows_key);
+	if (it != doc.MemberEnd() && !it->value.IsNull()) {
+		if (!it->value.IsArray())
+			throw Error(sqlstate::kReplyHandle, std::string("the bank's answer has a non-array \"") + ep.rows_key + "\"");
+		rows = &it->value;
+	}
+	rapidjson::SizeType n = rows ? rows->Size() : 0;
+	const rapidjson::Value *params = json::Find(doc, "parametros");
+	const rapidjson::Value *pag = params && params->IsObject() ? json::Find(*params, "paginacao") : nullptr;
+	if (pag && !pag->IsObject())
+		pag = nullptr;
+	long long pages = pag ? Count(*pag, "quantidadeDePaginas") : -1;
+	long long total = pag ? Count(*pag, "quantidadeTotalDeItens") : -1;
+	if (page_ == 0)
+		list_total_ = total;
+	page_++;
+	list_rows_ += n;
+	const std::string where = std::string(ep.window_from) + "=" + dates::Iso(windows_[window_].first) + " " +
+	                          ep.window_to + "=" + dates::Iso(windows_[window_].last + 1);
+	// Without a page count, a short page is the last.
+	window_done_ = n == 0 || (pages >= 0 ? page_ >= pages : n < static_cast<rapidjson::SizeType>(plan_.page_size));
+	if (n == 0 && pages >= 0 && page_ < pages)
+		throw Error(sqlstate::kReplyHandle,
+		            "the bank's page " + std::to_string(page_ - 1) + " of " + std::to_string(pages) + " is empty",
+		            "Window " + where + ".");
+	if (window_done_ && list_total_ >= 0 && list_rows_ != list_total_)
+		throw Error(sqlstate::kReplyHandle,
+		            "the bank's list gave " + std::to_string(list_rows_) + " rows but counted " +
+		                std::to_string(list_total_),
+		            "Window " + where + "; the list may have changed while it was read. No partial answer is returned.",
+		            "Run the query again.");
+	if (rows)
+		for (auto &row : rows->GetArray())
+			if (row.IsObject())
+				Rename(row);
+	rows_ = rows;
+	return true;
+}
+
 bool
 RowSource::Buffered() const
 {
 	if (plan_.empty || finished_)
 		return true;
+	if (plan_.by_key)
+		return key_ >= plan_.keys.size();
+	if (plan_.endpoint->paging == Paging::kPaginacao)
+		return window_open_ && window_done_ && window_ + 1 >= windows_.size();
 	if (plan_.endpoint->paging == Paging::kSingle)
 		return plan_.date_param.empty() ? single_done_ : window_ >= plan_.windows.size();
 	// The current page's rows may remain; after them, only a finished last window ends
@@ -445,7 +602,7 @@ RowSource::Buffered() const
 const rapidjson::Value *
 RowSource::Next(Waiter &waiter)
 {
-	if (plan_.endpoint->paging == Paging::kSingle) {
+	if (plan_.by_key || plan_.endpoint->paging == Paging::kSingle) {
 		// One call, one row: the answer object itself.
 		if (!FetchPage(waiter))
 			return nullptr;

@@ -45,6 +45,13 @@ struct RequestPlan {
 	// single day, with this parameter set to it. Empty: the endpoint is not dated that way.
 	std::string date_param;
 	long long max_calls = 0;  // API calls the scan may make in all (0: no limit)
+	// Rows by key (the endpoint's kPathKey): one GET of item_path per key, in this order;
+	// a key the bank does not know (404) is no row. Windows are then not used.
+	bool by_key = false;
+	std::vector<std::string> keys;
+
+	// The path of the lookup of `key` (by_key plans).
+	std::string ItemPath(const std::string &key) const;
 
 	// The query string (without '?') of page `page` of window `w`, or of the scroll
 	// continuing `scroll_id` (scroll: first scroll page when scroll_id is empty). The one
@@ -58,7 +65,8 @@ struct RequestPlan {
 	operator==(const RequestPlan &o) const
 	{
 		return endpoint == o.endpoint && empty == o.empty && windows == o.windows && params == o.params &&
-		       echo == o.echo && page_size == o.page_size && date_param == o.date_param;
+		       echo == o.echo && page_size == o.page_size && date_param == o.date_param && by_key == o.by_key &&
+		       keys == o.keys;
 	}
 };
 
@@ -98,6 +106,9 @@ private:
 	void Parse(std::string &&body);
 	void AcquireScroll(Waiter &waiter, long long total);
 	void ScrollPage(rapidjson::SizeType n);
+	bool FetchKey(Waiter &waiter);
+	bool FetchListPage(Waiter &waiter);
+	void Rename(rapidjson::Value &row) const;
 
 	BankClient &client_;
 	RequestPlan plan_;
@@ -118,6 +129,9 @@ private:
 	const rapidjson::Value *rows_ = nullptr;
 	rapidjson::SizeType next_row_ = 0;
 	bool single_done_ = false;
+	size_t key_ = 0;                // by_key: the next key to look up
+	long long list_total_ = -1;     // kPaginacao: quantidadeTotalDeItens of the window's first page
+	long long list_rows_ = 0;       // kPaginacao: rows the window's pages gave so far
 };
 
 struct Cell {

@@ -25,6 +25,7 @@
 
 #include <cmath>
 #include <map>
+#include <set>
 
 namespace pix::pg {
 
@@ -59,7 +60,16 @@ enum class QualKind {
 	kFilterZoned,  // a timestamptz clause constant over the local days of its own zone
 	kLower,      // true on and after the first admitted day (arg: attno)
 	kUpper,      // true up to the last admitted day (arg: attno)
+	kKey,        // the value of "key column = value" (arg: pushdown index): one GET by key
+	kKeyAny,     // the array of "key column = ANY(array)" (arg: pushdown index): one GET per element
 };
+
+// Items evaluated as values in the scan's context (not on probe days).
+constexpr bool
+IsValueItem(QualKind kind)
+{
+	return kind == QualKind::kParam || kind == QualKind::kKey || kind == QualKind::kKeyAny;
+}
 
 struct Item {
 	QualKind kind;
@@ -81,6 +91,7 @@ struct RelInfo {
 	double eq_selectivity;
 	double local_sel;   // of the clauses that are not pushed
 	bool joined_on_date;  // a join clause or equivalence class mentions a date column
+	AttrNumber key_attno;  // the column of the endpoint's path key, 0 when none
 };
 
 // ---- time --------------------------------------------------------------------------------
@@ -437,6 +448,53 @@ AddItem(List **items, QualKind kind, int arg, Expr *expr, const char *text)
 	*items = lappend(*items, it);
 }
 
+// "key column = value" or "key column = ANY(array)", the value free of this relation (it may
+// be of other relations: a join clause). The bank compares keys exactly: only the type's own
+// equality under a deterministic collation is pushed.
+bool
+KeyClause(RelOptInfo *baserel, RelInfo *ri, TupleDesc tupdesc, Expr *clause, Expr **value, bool *any)
+{
+	Index relid = baserel->relid;
+	if (ri->key_attno == 0)
+		return false;
+	Node *l, *r;
+	Oid opno, collid;
+	if (IsA(clause, OpExpr) && list_length(reinterpret_cast<OpExpr *>(clause)->args) == 2) {
+		OpExpr *op = reinterpret_cast<OpExpr *>(clause);
+		l = static_cast<Node *>(linitial(op->args));
+		r = static_cast<Node *>(lsecond(op->args));
+		opno = op->opno;
+		collid = op->inputcollid;
+		*any = false;
+		if (!PlainVar(l, relid))
+			std::swap(l, r);
+	} else if (IsA(clause, ScalarArrayOpExpr) && reinterpret_cast<ScalarArrayOpExpr *>(clause)->useOr) {
+		ScalarArrayOpExpr *sa = reinterpret_cast<ScalarArrayOpExpr *>(clause);
+		l = static_cast<Node *>(linitial(sa->args));
+		r = static_cast<Node *>(lsecond(sa->args));
+		opno = sa->opno;
+		collid = sa->inputcollid;
+		*any = true;
+	} else {
+		return false;
+	}
+	Var *var = PlainVar(l, relid);
+	if (!var || var->varattno != ri->key_attno || MentionsRel(r, relid))
+		return false;
+	Oid type = TupleDescAttr(tupdesc, var->varattno - 1)->atttypid;
+	if (type != TEXTOID && type != UUIDOID)
+		return false;
+	Oid other = exprType(r);
+	if ((*any ? get_element_type(other) : other) != type)
+		return false;
+	if (opno >= FirstNormalObjectId || strcmp(get_opname(opno), "=") != 0)
+		return false;
+	if (OidIsValid(collid) && !get_collation_isdeterministic(collid))
+		return false;
+	*value = reinterpret_cast<Expr *>(r);
+	return true;
+}
+
 // Classifies one clause into items to push. Returns true when the clause mentions a column
 // that bounds the date (pushed or not).
 bool
@@ -471,6 +529,15 @@ ClassifyClause(RelOptInfo *baserel, RelInfo *ri, TupleDesc tupdesc, Oid relid_oi
 				AddItem(items, QualKind::kUpper, attno, p.upper, text);
 			return true;
 		}
+	}
+
+	// The endpoint's path key: key = value, key = ANY(array), or key = outer column (a join).
+	Expr *key_value;
+	bool key_any;
+	if (safe && KeyClause(baserel, ri, tupdesc, clause, &key_value, &key_any)) {
+		AddItem(items, key_any ? QualKind::kKeyAny : QualKind::kKey,
+		        static_cast<int>(KeyPushdown(*ri->opts.endpoint) - ri->opts.endpoint->pushdown.data()), key_value, "");
+		return mentions_window;
 	}
 
 	// text column = value, pushed as a parameter.
@@ -600,6 +667,20 @@ DayRuns
 AnalyzeDays(const ProbeSet &ps, const TableOptions &opts, bool has_date_condition)
 {
 	DayRuns out;
+	const EndpointDef &ep = *opts.endpoint;
+	if (ep.paging == Paging::kNone) {
+		const PushdownDef *key = KeyPushdown(ep);
+		const char *col = "?";
+		for (const ColumnDef &c : ep.columns)
+			if (key && strcmp(c.path, key->path) == 0)
+				col = c.name;
+		out.error = psprintf("a query on endpoint \"%s\" needs %s", ep.name, col);
+		out.detail = psprintf("The bank answers %s only by %s: GET %s.", ep.name, col, ep.item_path_shown);
+		out.hint = psprintf("Ask for %s = '...', %s = ANY('{...}'), or join on it: ... JOIN %s p ON p.%s = "
+		                    "t.col (one call per distinct value).",
+		                    col, col, ep.name, col);
+		return out;
+	}
 	DateADT today = BankToday();
 	DateADT lo = kDayMin, hi = today;  // the bank has no rows after today
 	bool has_lower = false;
@@ -663,7 +744,7 @@ AnalyzeDays(const ProbeSet &ps, const TableOptions &opts, bool has_date_conditio
 			lo = DatumGetDateADT(DirectFunctionCall1(timestamp_date, TimestampGetDatum(start)));
 			out.default_window = true;
 		} else {
-			const char *col = opts.endpoint->paging == Paging::kSingle ? "data_saldo" : "data_transacao";
+			const char *col = ep.date_column ? ep.date_column : "the date";
 			out.error = psprintf("a query on endpoint \"%s\" needs a lower bound on its date", opts.endpoint->name);
 			out.detail = unbounded_text ? psprintf("The condition %s gives no lower bound.", unbounded_text)
 			                            : has_date_condition ? "No condition gives a lower bound on the date."
@@ -814,7 +895,7 @@ EstimateScan(PlannerInfo *root, RelOptInfo *baserel, RelInfo *ri, TupleDesc tupd
 	ListCell *lc;
 	foreach (lc, items) {
 		Item *it = static_cast<Item *>(lfirst(lc));
-		if (it->kind == QualKind::kParam)
+		if (IsValueItem(it->kind))
 			continue;
 		Node *e = estimate_expression_value(root, static_cast<Node *>(copyObjectImpl(it->expr)));
 		bool other_rels = !bms_is_subset(VarRels(root, e), bms_make_singleton(static_cast<int>(baserel->relid)));
@@ -837,6 +918,28 @@ EstimateScan(PlannerInfo *root, RelOptInfo *baserel, RelInfo *ri, TupleDesc tupd
 
 	ri->unbounded = runs.error != nullptr;
 	double days = runs.error ? kEstimateDays : RunDays(runs);
+	// Rows by key: one call and at most one row per key, whatever the dates.
+	double keys = -1;
+	foreach (lc, items) {
+		Item *it = static_cast<Item *>(lfirst(lc));
+		double n = 1;
+		if (it->kind == QualKind::kKeyAny) {
+			Node *e = estimate_expression_value(root, static_cast<Node *>(copyObjectImpl(it->expr)));
+			n = IsA(e, Const) && !reinterpret_cast<Const *>(e)->constisnull
+			        ? ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(reinterpret_cast<Const *>(e)->constvalue)),
+			                         ARR_DIMS(DatumGetArrayTypeP(reinterpret_cast<Const *>(e)->constvalue)))
+			        : 10;
+		} else if (it->kind != QualKind::kKey) {
+			continue;
+		}
+		keys = keys < 0 ? n : Min(keys, n);
+	}
+	if (keys >= 0) {
+		ri->unbounded = false;
+		ri->rows_total = runs.empty ? 0 : keys;
+		ri->calls = ri->rows_total;
+		return;
+	}
 	if (runs.empty) {
 		ri->rows_total = 0;
 		ri->calls = 0;
@@ -924,6 +1027,8 @@ GetRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 		if (!att->attisdropped) {
 			ri->all_paths[i] = ColumnPath(foreigntableid, i + 1, ri->opts);
 			const PushdownDef *def = FindPushdown(ep, ri->all_paths[i]);
+			if (def && def->kind == ParamKind::kPathKey && ri->key_attno == 0)
+				ri->key_attno = static_cast<AttrNumber>(i + 1);
 			if (def && (def->kind == ParamKind::kDateWindow || def->kind == ParamKind::kEqualDate))
 				ri->is_window[i] = att->atttypid == DATEOID;
 			else if (def && def->kind == ParamKind::kTimestampWindow)
@@ -993,7 +1098,7 @@ IsDateJoinClause(RelOptInfo *baserel, RelInfo *ri, RestrictInfo *rinfo)
 }
 
 void
-AddParamPath(PlannerInfo *root, RelOptInfo *baserel, RelInfo *ri, RestrictInfo *rinfo, List **seen)
+AddParamPath(PlannerInfo *root, RelOptInfo *baserel, RelInfo *ri, RestrictInfo *rinfo, List **seen, bool by_key)
 {
 	Relids required = bms_union(rinfo->clause_relids, baserel->lateral_relids);
 	required = bms_del_members(required, baserel->relids);
@@ -1007,7 +1112,7 @@ AddParamPath(PlannerInfo *root, RelOptInfo *baserel, RelInfo *ri, RestrictInfo *
 	ParamPathInfo *ppi = get_baserel_parampathinfo(root, baserel, required);
 	// One call per distinct outer value, each for one day.
 	const EndpointDef &ep = *ri->opts.endpoint;
-	double rows_total = ep.paging == Paging::kSingle ? 1 : ep.rows_per_day * ri->eq_selectivity;
+	double rows_total = by_key || ep.paging == Paging::kSingle ? 1 : ep.rows_per_day * ri->eq_selectivity;
 	double rows = clamp_row_est(rows_total * ri->local_sel);
 	Cost startup, total;
 	ScanCost(root, 1, rows_total, rows, list_concat(list_copy(baserel->baserestrictinfo), ppi->ppi_clauses), &startup,
@@ -1025,7 +1130,7 @@ AddParamPath(PlannerInfo *root, RelOptInfo *baserel, RelInfo *ri, RestrictInfo *
 }
 
 void
-GetPaths(PlannerInfo *root, RelOptInfo *baserel, Oid)
+GetPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
 	RelInfo *ri = static_cast<RelInfo *>(baserel->fdw_private);
 	Cost startup, total;
@@ -1043,8 +1148,23 @@ GetPaths(PlannerInfo *root, RelOptInfo *baserel, Oid)
 	                                            NIL);
 	add_path(baserel, reinterpret_cast<Path *>(path));
 
-	// Joins on the date: one request per outer value instead of the whole range.
+	// Joins on the path key: one lookup per outer value (replayed when a value repeats).
 	List *seen = NIL;
+	if (ri->key_attno > 0) {
+		Relation rel = table_open(foreigntableid, NoLock);
+		TupleDesc tupdesc = RelationGetDescr(rel);
+		ListCell *lc;
+		foreach (lc, DateJoinClauses(root, baserel, ri->key_attno)) {
+			RestrictInfo *rinfo = static_cast<RestrictInfo *>(lfirst(lc));
+			Expr *value;
+			bool any;
+			if (join_clause_is_movable_to(rinfo, baserel) && !contain_volatile_functions(reinterpret_cast<Node *>(rinfo->clause)) &&
+			    KeyClause(baserel, ri, tupdesc, rinfo->clause, &value, &any) && !any)
+				AddParamPath(root, baserel, ri, rinfo, &seen, true);
+		}
+		table_close(rel, NoLock);
+	}
+	// Joins on the date: one request per outer value instead of the whole range.
 	for (int i = 0; i < ri->natts; i++) {
 		if (!ri->is_window[i])
 			continue;
@@ -1052,7 +1172,7 @@ GetPaths(PlannerInfo *root, RelOptInfo *baserel, Oid)
 		foreach (lc, DateJoinClauses(root, baserel, static_cast<AttrNumber>(i + 1))) {
 			RestrictInfo *rinfo = static_cast<RestrictInfo *>(lfirst(lc));
 			if (join_clause_is_movable_to(rinfo, baserel) && IsDateJoinClause(baserel, ri, rinfo))
-				AddParamPath(root, baserel, ri, rinfo, &seen);
+				AddParamPath(root, baserel, ri, rinfo, &seen, false);
 		}
 	}
 }
@@ -1149,6 +1269,7 @@ struct ScanState {
 	bool replaying;
 	int64 replay_left;
 	int current_att;    // for the error context
+	bool has_keys;      // rows by the endpoint's path key
 };
 
 void
@@ -1205,10 +1326,7 @@ ComputeRequest(ForeignScanState *node, ScanState *s, bool for_explain)
 			continue;
 		}
 		char *value = TextDatumGetCString(v);
-		bool accepted = def.values.empty();
-		for (std::string_view allowed : def.values)
-			accepted |= allowed == value;
-		if (!accepted)
+		if (!def.Accepts(value))
 			continue;  // the bank would refuse it: the local recheck filters instead
 		if (const char *given = ParamValue(params, def.param)) {
 			if (strcmp(given, value) != 0)
@@ -1217,13 +1335,55 @@ ComputeRequest(ForeignScanState *node, ScanState *s, bool for_explain)
 		}
 		params = lappend(lappend(params, pstrdup(def.param)), value);
 	}
+	// Path keys: the values of each key item (text), intersected across items.
+	List *key_sets = NIL;  // one List of C strings per key item
+	for (int i = 0; i < list_length(s->quals); i++) {
+		List *desc = static_cast<List *>(list_nth(s->quals, i));
+		QualKind kind = static_cast<QualKind>(intVal(linitial(desc)));
+		if (kind != QualKind::kKey && kind != QualKind::kKeyAny)
+			continue;
+		const PushdownDef &def = s->endpoint->pushdown[intVal(lsecond(desc))];
+		bool isnull;
+		Datum v = ExecEvalExpr(static_cast<ExprState *>(list_nth(s->qual_states, i)), econtext, &isnull);
+		Oid type = list_nth_oid(s->qual_types, i);
+		List *values = NIL;
+		auto add = [&](Datum d, Oid t) {
+			Oid out;
+			bool varlena;
+			getTypeOutputInfo(t, &out, &varlena);
+			char *text = OidOutputFunctionCall(out, d);
+			if (def.Accepts(text))  // another value cannot be a key the bank has: no row
+				values = lappend(values, text);
+		};
+		if (!isnull && kind == QualKind::kKey) {
+			add(v, type);
+		} else if (!isnull) {
+			ArrayType *arr = DatumGetArrayTypeP(v);
+			Oid elem = ARR_ELEMTYPE(arr);
+			int16 len;
+			bool byval;
+			char align;
+			get_typlenbyvalalign(elem, &len, &byval, &align);
+			Datum *elems;
+			bool *nulls;
+			int n;
+			deconstruct_array(arr, elem, len, byval, align, &elems, &nulls, &n);
+			for (int j = 0; j < n; j++)
+				if (!nulls[j])
+					add(elems[j], elem);
+		}
+		key_sets = lappend(key_sets, values);
+	}
 	s->runs = AnalyzeDays(s->probes, s->opts, s->has_date_condition);
 	MemoryContextSwitchTo(old);
 	const DayRuns &runs = s->runs;
 	const EndpointDef *ep = s->endpoint;
 	int page_size = s->opts.page_size;
 	int max_calls = s->opts.max_calls;
-	bool none = empty || runs.empty || runs.error;
+	bool by_key = key_sets != NIL;
+	bool none = by_key ? empty || runs.empty : empty || runs.empty || runs.error;
+	if (by_key)
+		s->runs.error = nullptr;  // rows by key need no date bound
 	const char *date_param = nullptr;
 	for (const PushdownDef &def : ep->pushdown)
 		if (def.kind == ParamKind::kEqualDate)
@@ -1235,6 +1395,33 @@ ComputeRequest(ForeignScanState *node, ScanState *s, bool for_explain)
 		plan.empty = none;
 		plan.page_size = page_size;
 		plan.max_calls = max_calls;
+		if (by_key) {
+			// Distinct keys in every item, in order: one lookup each.
+			std::set<std::string> keys;
+			bool first = true;
+			for (ListCell *lc = list_head(key_sets); lc; lc = lnext(key_sets, lc)) {
+				List *values = static_cast<List *>(lfirst(lc));
+				std::set<std::string> these;
+				for (ListCell *vc = list_head(values); vc; vc = lnext(values, vc))
+					these.insert(static_cast<char *>(lfirst(vc)));
+				if (first) {
+					keys = std::move(these);
+				} else {
+					std::set<std::string> both;
+					for (const std::string &k : keys)
+						if (these.count(k))
+							both.insert(k);
+					keys = std::move(both);
+				}
+				first = false;
+			}
+			plan.by_key = true;
+			plan.keys.assign(keys.begin(), keys.end());
+			plan.empty = none || plan.keys.empty();
+			s->cpp->queries = plan.FirstQueries();
+			s->cpp->plan = std::move(plan);
+			return;
+		}
 		if (!none && !runs.undated) {
 			for (int i = 0; i < runs.n; i++) {
 				if (ep->paging == Paging::kSingle) {
@@ -1480,7 +1667,7 @@ BeginScan(ForeignScanState *node, int eflags)
 	foreach (lc, fsplan->fdw_exprs) {
 		Expr *e = static_cast<Expr *>(lfirst(lc));
 		List *desc = static_cast<List *>(list_nth(s->quals, qi++));
-		bool param = static_cast<QualKind>(intVal(linitial(desc))) == QualKind::kParam;
+		bool param = IsValueItem(static_cast<QualKind>(intVal(linitial(desc))));
 		s->qual_states = lappend(s->qual_states, ExecInitExpr(e, param ? reinterpret_cast<PlanState *>(node) : NULL));
 		s->qual_types = lappend_oid(s->qual_types, exprType(reinterpret_cast<Node *>(e)));
 	}
@@ -1514,8 +1701,10 @@ BeginScan(ForeignScanState *node, int eflags)
 	for (int i = 0; i < list_length(s->quals); i++) {
 		List *desc = static_cast<List *>(list_nth(s->quals, i));
 		QualKind kind = static_cast<QualKind>(intVal(linitial(desc)));
-		if (kind == QualKind::kParam)
+		if (IsValueItem(kind)) {
+			s->has_keys |= kind != QualKind::kParam;
 			continue;
+		}
 		Probe &p = ps.probes[ps.n++];
 		p.state = static_cast<ExprState *>(list_nth(s->qual_states, i));
 		p.kind = kind;
@@ -1634,7 +1823,8 @@ void
 Explain(ForeignScanState *node, ExplainState *es)
 {
 	ScanState *s = static_cast<ScanState *>(node->fdw_state);
-	ExplainPropertyText("Pix Endpoint", psprintf("GET %s", s->endpoint->http_path), es);
+	ExplainPropertyText("Pix Endpoint",
+	                    psprintf("GET %s", s->has_keys ? s->endpoint->item_path_shown : s->endpoint->http_path), es);
 	bool known = s->planned || ComputeRequest(node, s, true);
 	if (!known) {
 		ExplainPropertyText("Pix Requests", "computed at execution", es);

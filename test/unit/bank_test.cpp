@@ -257,6 +257,40 @@ main()
 	Equal(std::string(ColumnToPath(*ex, "data_transacao")), std::string("dataTransacao"), "catalogue column wins");
 	Check(ColumnToPath(*ex, "banana") == nullptr, "an unknown name maps to nothing");
 
+	// The API Pix tables (issue 7): RFC 3339 windows with paginacao, rows by key.
+	{
+		const EndpointDef *pix = FindEndpoint("pix");
+		Check(pix && FindEndpoint("cobrancas") && FindEndpoint("pix_enviados"), "the three Pix endpoints exist");
+		RequestPlan p;
+		p.endpoint = pix;
+		p.page_size = 1000;
+		const dates::Day d = dates::FromCivil(2025, 3, 17);
+		p.windows = {Window{d, d + 1}};
+		p.params = {{"txId", "abc"}};
+		Equal(p.PageQuery(p.windows[0], 2),
+		      std::string("inicio=2025-03-17T00%3A00%3A00-03%3A00&fim=2025-03-19T00%3A00%3A00-03%3A00"
+		                  "&paginacao.paginaAtual=2&paginacao.itensPorPagina=1000&txId=abc"),
+		      "a Pix window: Brasília day starts, fim the day after, then paginacao");
+		const dates::Day old = dates::FromCivil(2018, 12, 1);
+		Check(p.PageQuery(Window{old, old}, 0).find("inicio=2018-12-01T00%3A00%3A00-02%3A00") == 0,
+		      "a day of the daylight-saving years starts at -02:00 (never late)");
+		RequestPlan k;
+		k.endpoint = FindEndpoint("cobrancas");
+		k.by_key = true;
+		k.keys = {"a/b", "c"};
+		Check(k.FirstQueries() == std::vector<std::string>{"/pix/v2/cob/a%2Fb", "/pix/v2/cob/c"},
+		      "one lookup per key, the key encoded as a path segment");
+		RequestPlan k2 = k;
+		k2.keys = {"c"};
+		Check(k.Key() != k2.Key(), "lookups of other keys are other requests");
+		const PushdownDef *e2e = KeyPushdown(*pix);
+		Check(e2e && e2e->Accepts("E12345678202009091221abcdef12345") && !e2e->Accepts("E1234") &&
+		          !e2e->Accepts("E12345678202009091221abcdef1234/"),
+		      "an end-to-end id is 32 letters and digits; others are no key the bank has");
+		const PushdownDef *status = FindPushdown(*FindEndpoint("cobrancas"), "status");
+		Check(status && status->Accepts("ATIVA") && !status->Accepts("ativa"), "only the statuses the API knows are sent");
+	}
+
 	std::printf("# unit tests: %d failed\n", failures);
 	return failures == 0 ? 0 : 1;
 }
