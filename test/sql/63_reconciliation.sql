@@ -64,4 +64,19 @@ SELECT test.calls('pix_recebido') AS pix_lookups, test.calls('pix_recebidos') AS
 -- The same answers as the bank's own ids say: order 1's refund is the mock's fixture.
 SELECT d ->> 'id' AS refund_id FROM inter.pix p, jsonb_array_elements(p.devolucoes) d
 WHERE p.end_to_end_id = 'E00416968202406201436ghzKRVgnb7A';
+-- Lookups by key are chosen only when cheaper than a range scan: with a week's range to read
+-- in one call, 5 000 (or even 3) ids are matched against that list, not looked up one by one.
+CREATE TABLE test.many_e2e AS SELECT 'E' || lpad(g::text, 31, '0') AS e2e FROM generate_series(1, 5000) g;
+ANALYZE test.many_e2e;
+SELECT l FROM test.explain($$SELECT count(*) FROM test.many_e2e m JOIN inter.pix p ON p.end_to_end_id = m.e2e
+  WHERE p.horario >= '2024-06-01' AND p.horario < '2024-06-08'$$) l WHERE l ~ 'Join|Nested|Calls Planned';
+SELECT test.reset();
+SELECT count(*) FROM (SELECT * FROM test.many_e2e LIMIT 3) m JOIN inter.pix p ON p.end_to_end_id = m.e2e
+WHERE p.horario >= '2024-06-01' AND p.horario < '2024-06-08';
+SELECT test.calls('pix_recebidos') AS list_calls, test.calls('pix_recebido') AS lookups;
+-- Without a range, a few ids are looked up one by one.
+SELECT test.reset();
+SELECT count(*) FROM (SELECT * FROM test.many_e2e LIMIT 3) m JOIN inter.pix p ON p.end_to_end_id = m.e2e;
+SELECT test.calls('pix_recebidos') AS list_calls, test.calls('pix_recebido') AS lookups;
+DROP TABLE test.many_e2e;
 DROP TABLE test.orders_r;
