@@ -228,7 +228,8 @@ struct GranularCheck {
 	Index relid;
 	AttrNumber attno;
 	bool ok = true;
-	bool zoned = false;  // through AT TIME ZONE: constant over another zone's days
+	bool used = false;         // the column was seen through a granular function
+	Node *zone = nullptr;      // the zone of those uses (nullptr: the session's)
 };
 
 bool
@@ -252,10 +253,12 @@ GranularWalker(Node *node, void *context)
 			                            reinterpret_cast<Const *>(unit)->consttype == TEXTOID
 			                        ? TextDatumGetCString(reinterpret_cast<Const *>(unit)->constvalue)
 			                        : nullptr;
-			static const char *const coarse[] = {"day",   "dow",    "isodow",  "doy",    "week",       "month", "quarter",
-			                                      "year", "isoyear", "decade", "century", "millennium", "julian"};
+			// julian is not here: of a timestamp it carries the time of day as a fraction.
+			static const char *const coarse[] = {"day",  "dow",     "isodow", "doy",     "week",      "month",
+			                                      "quarter", "year", "isoyear", "decade", "century", "millennium"};
 			bool granular = false;
 			Node *time = nullptr;
+			Node *zone = nullptr;
 			if (nargs == 1 && strcmp(name, "date") == 0 && f->funcresulttype == DATEOID) {
 				granular = true;
 				time = static_cast<Node *>(linitial(f->args));
@@ -263,26 +266,35 @@ GranularWalker(Node *node, void *context)
 			                     (strcmp(name, "date_trunc") == 0 &&
 			                      (nargs == 2 || !MentionsRel(static_cast<Node *>(lthird(f->args)), g->relid))))) {
 				time = static_cast<Node *>(lsecond(f->args));
+				if (nargs == 3)
+					zone = static_cast<Node *>(lthird(f->args));
+				bool trunc = strcmp(name, "date_trunc") == 0;
 				for (const char *c : coarse)
-					granular |= pg_strcasecmp(field, c) == 0 && !(strcmp(name, "date_trunc") == 0 &&
-					                                             (strcmp(c, "dow") == 0 || strcmp(c, "isodow") == 0 ||
-					                                              strcmp(c, "doy") == 0 || strcmp(c, "julian") == 0 ||
-					                                              strcmp(c, "isoyear") == 0));
+					granular |= pg_strcasecmp(field, c) == 0 &&
+					            !(trunc && (strcmp(c, "dow") == 0 || strcmp(c, "isodow") == 0 || strcmp(c, "doy") == 0 ||
+					                        strcmp(c, "isoyear") == 0));
 			}
-			// Only of the instant itself, or of it in a fixed zone (AT TIME ZONE): anything
-			// else could stretch or squeeze the days.
-			if (granular && time && IsA(time, FuncExpr) &&
-			    strcmp(get_func_name(reinterpret_cast<FuncExpr *>(time)->funcid), "timezone") == 0 &&
-			    list_length(reinterpret_cast<FuncExpr *>(time)->args) == 2 &&
-			    IsA(linitial(reinterpret_cast<FuncExpr *>(time)->args), Const)) {
-				time = static_cast<Node *>(lsecond(reinterpret_cast<FuncExpr *>(time)->args));
-				g->zoned = true;
+			// Only of the instant itself, or of it in a fixed zone (pg_catalog's AT TIME ZONE):
+			// anything else could stretch or squeeze the days.
+			if (granular && time && IsA(time, FuncExpr)) {
+				FuncExpr *tz = reinterpret_cast<FuncExpr *>(time);
+				if (get_func_namespace(tz->funcid) == PG_CATALOG_NAMESPACE &&
+				    strcmp(get_func_name(tz->funcid), "timezone") == 0 && list_length(tz->args) == 2 &&
+				    !MentionsRel(static_cast<Node *>(linitial(tz->args)), g->relid) && !zone) {
+					zone = static_cast<Node *>(linitial(tz->args));
+					time = static_cast<Node *>(lsecond(tz->args));
+				}
 			}
-			if (strcmp(name, "date_trunc") == 0 && nargs == 3)
-				g->zoned = true;
 			Var *tv = time ? PlainVar(time, g->relid) : nullptr;
-			if (granular && tv && tv->varattno == g->attno)
-				return false;  // constant over a local day
+			if (granular && tv && tv->varattno == g->attno) {
+				// Days of one partition only: two zones (or a zone and the session's) can be
+				// true between the instants sampled.
+				if (g->used && !equal(g->zone, zone))
+					g->ok = false;
+				g->used = true;
+				g->zone = zone;
+				return false;  // constant over a local day of that zone
+			}
 		}
 	}
 #if PG_VERSION_NUM >= 160000
@@ -298,7 +310,7 @@ DayGranular(Node *clause, Index relid, AttrNumber attno)
 {
 	GranularCheck g{relid, attno};
 	GranularWalker(clause, &g);
-	return !g.ok ? Granularity::kNone : g.zoned ? Granularity::kZoned : Granularity::kSession;
+	return !g.ok ? Granularity::kNone : g.zone ? Granularity::kZoned : Granularity::kSession;
 }
 
 // The btree family and strategy of a comparison operator, when it has one.
@@ -506,7 +518,8 @@ ClassifyClause(RelOptInfo *baserel, RelInfo *ri, TupleDesc tupdesc, Oid relid_oi
 	int k = -1;
 	while ((k = bms_next_member(attrs, k)) >= 0) {
 		AttrNumber attno = k + FirstLowInvalidHeapAttributeNumber;
-		if (attno > 0 && ri->is_window[attno - 1])
+		// A whole-row reference sees the date too.
+		if (attno == 0 || (attno > 0 && ri->is_window[attno - 1]))
 			mentions_window = true;
 	}
 	bool safe = !contain_volatile_functions(reinterpret_cast<Node *>(clause)) &&
@@ -787,6 +800,58 @@ AnalyzeDays(const ProbeSet &ps, const TableOptions &opts, bool has_date_conditio
 	return out;
 }
 
+// AnalyzeDays, with per-day filters that may fail on a day without rows (10 / EXTRACT(dow ...)
+// on a Sunday) where PostgreSQL alone would never evaluate them: a data exception there drops
+// the filters (a superset of the days, still rechecked) instead of failing the query or
+// EXPLAIN. Other errors (a cancel) are raised. Evaluated in a subtransaction, as PL/pgSQL's
+// exception blocks are.
+DayRuns
+AnalyzeDaysSafely(const ProbeSet &ps, const TableOptions &opts, bool has_date_condition)
+{
+	bool filters = false;
+	for (int i = 0; i < ps.n; i++)
+		filters |= ps.probes[i].kind == QualKind::kFilter || ps.probes[i].kind == QualKind::kFilterZoned;
+	if (!filters || IsInParallelMode())
+		return AnalyzeDays(ps, opts, has_date_condition);
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	DayRuns out;
+	bool failed = false;
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		out = AnalyzeDays(ps, opts, has_date_condition);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		ErrorData *edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+		failed = true;
+	}
+	PG_END_TRY();
+	if (!failed)
+		return out;
+	ResetExprContext(ps.econtext);
+	ProbeSet bounds = ps;
+	bounds.probes = static_cast<Probe *>(palloc(sizeof(Probe) * Max(ps.n, 1)));
+	bounds.n = 0;
+	for (int i = 0; i < ps.n; i++)
+		if (ps.probes[i].kind == QualKind::kLower || ps.probes[i].kind == QualKind::kUpper)
+			bounds.probes[bounds.n++] = ps.probes[i];
+	return AnalyzeDays(bounds, opts, has_date_condition);
+}
+
 // Calls a plan of these runs needs at least.
 double
 PlannedCalls(const DayRuns &r, const EndpointDef &ep)
@@ -912,7 +977,7 @@ EstimateScan(PlannerInfo *root, RelOptInfo *baserel, RelInfo *ri, TupleDesc tupd
 		p.tstz = TupleDescAttr(tupdesc, it->arg - 1)->atttypid == TIMESTAMPTZOID;
 		p.text = it->text;
 	}
-	DayRuns runs = AnalyzeDays(ps, ri->opts, has_date_condition);
+	DayRuns runs = AnalyzeDaysSafely(ps, ri->opts, has_date_condition);
 	FreeExprContext(ps.econtext, true);
 	ExecDropSingleTupleTableSlot(ps.slot);
 
@@ -1374,7 +1439,7 @@ ComputeRequest(ForeignScanState *node, ScanState *s, bool for_explain)
 		}
 		key_sets = lappend(key_sets, values);
 	}
-	s->runs = AnalyzeDays(s->probes, s->opts, s->has_date_condition);
+	s->runs = AnalyzeDaysSafely(s->probes, s->opts, s->has_date_condition);
 	MemoryContextSwitchTo(old);
 	const DayRuns &runs = s->runs;
 	const EndpointDef *ep = s->endpoint;
@@ -1648,8 +1713,10 @@ BeginScan(ForeignScanState *node, int eflags)
 	s->current_att = -1;
 
 	List *priv = fsplan->fdw_private;
+	if (list_length(priv) != kPrivCount)
+		elog(ERROR, "pix_fdw: unexpected plan private data");
 	s->endpoint = FindEndpoint(strVal(list_nth(priv, kPrivEndpoint)));
-	if (!s->endpoint || list_length(priv) != kPrivCount)
+	if (!s->endpoint)
 		elog(ERROR, "pix_fdw: unknown endpoint in plan");
 	s->opts.endpoint = s->endpoint;
 	s->opts.page_size = intVal(list_nth(priv, kPrivPageSize));
@@ -1797,8 +1864,12 @@ void
 ReScan(ForeignScanState *node)
 {
 	ScanState *s = static_cast<ScanState *>(node->fdw_state);
-	if (!s->planned)
+	if (!s->planned) {
+		// Rescanned again before any row was fetched: a parameter change since the last
+		// pass still counts.
+		s->same_request &= node->ss.ps.chgParam == NULL;
 		return;
+	}
 	// Unchanged parameters: the same request again, replayed from the store when there is one.
 	s->same_request = node->ss.ps.chgParam == NULL && s->store != nullptr;
 	s->planned = false;
@@ -1883,7 +1954,9 @@ DateADT
 BankToday()
 {
 	DateADT d;
-	if (!LocalDate(GetCurrentTransactionStartTimestamp(), BankTimeZone(), &d))
+	// Now, not the transaction's start: a transaction begun before midnight still sees the
+	// new day's rows.
+	if (!LocalDate(GetCurrentTimestamp(), BankTimeZone(), &d))
 		elog(ERROR, "pix_fdw: current time out of range");
 	return d;
 }
