@@ -23,12 +23,13 @@ pix_fdw_handler(PG_FUNCTION_ARGS)
 void _PG_init(void);
 
 // Builds the endpoint catalogue once, so later lookups never allocate; installs the hook
-// that guards where servers send credentials.
+// that guards where servers send credentials, and (when preloaded) the shared memory.
 void
 _PG_init(void)
 {
 	pix::pg::CppGuard([] { (void) pix::Endpoints(); });
 	pix::pg::InstallServerPolicy();
+	pix::pg::InstallSharedState();
 }
 
 }  // extern "C"

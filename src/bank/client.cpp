@@ -8,12 +8,17 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <exception>
 #include <memory>
+#include <random>
 
 namespace pix {
 
@@ -30,10 +35,30 @@ Retryable(long status)
 	return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
 }
 
+// 250 ms, then 1 s, each drawn from its upper half at random so that sessions failing
+// together do not come back together.
 long
 BackoffMs(int attempt)
 {
-	return 250L << (2 * attempt);  // 250 ms, 1 s
+	static std::minstd_rand rng(static_cast<unsigned>(MonotonicMs()) ^ static_cast<unsigned>(getpid()) * 2654435761u);
+	long base = 250L << (2 * attempt);
+	return base / 2 + static_cast<long>(rng() % static_cast<unsigned long>(base / 2 + 1));
+}
+
+// Transport failures worth another try of an idempotent request: the connection was lost
+// or could not be made. A timeout is not (request_timeout bounds the whole call), nor are
+// TLS and certificate failures.
+bool
+RetryableTransport(TransportFailure f)
+{
+	return f == TransportFailure::kLost || f == TransportFailure::kConnect;
+}
+
+// "57.3 s" for messages (display only).
+std::string
+Seconds(long long ms)
+{
+	return std::to_string(ms / 1000) + "." + std::to_string(ms % 1000 / 100) + " s";
 }
 
 std::string
@@ -279,10 +304,16 @@ CheckCaFile(const std::string &path)
 		throw Error(sqlstate::kInvalidAttributeValue, "ca_file \"" + path + "\" holds no PEM certificate", {}, hint);
 }
 
-BankClient::BankClient(ServerConfig cfg) : cfg_(std::move(cfg)), http_(cfg_.tls, cfg_.timeouts, cfg_.max_response_bytes)
+BankClient::BankClient(ServerConfig cfg)
+    : cfg_(std::move(cfg)), http_(cfg_.tls, cfg_.timeouts, cfg_.max_response_bytes),
+      tokens_(cfg_.shared_tokens ? cfg_.shared_tokens : &own_tokens_),
+      limiter_(cfg_.shared_limiter ? cfg_.shared_limiter : &ProcessRateLimiter())
 {
 	cert_days_left_ = CheckClientCertificate(cfg_.tls);
 	account_key_ = cfg_.base_url + '\n' + cfg_.client_id + '\n' + cfg_.conta_corrente;
+	const TlsConfig &t = cfg_.tls;
+	credential_ = Sha256(cfg_.base_url + '\0' + cfg_.client_id + '\0' + cfg_.client_secret + '\0' + t.cert_file +
+	                     '\0' + t.key_file + '\0' + t.cert_pem + '\0' + t.key_pem);
 }
 
 void
@@ -299,20 +330,55 @@ BankClient::Sleep(long ms, Waiter &waiter)
 	}
 }
 
+void
+BankClient::WaitTurn(const HttpRequest &req, Waiter &waiter, CallStats &stats)
+{
+	std::string cls = RateClassOf(PathOf(req.url));
+	const RateBudget *budget = cfg_.rate_limits.Find(cls);
+	if (!budget)
+		return;
+	long long now = MonotonicMs();
+	long remaining = waiter.RemainingMs();
+	long long latest = remaining < 0 ? LLONG_MAX : now + remaining;
+	long long at = limiter_->Reserve(Sha256(cfg_.limit_scope + '\n' + cls), *budget, now, latest);
+	if (at > latest)
+		throw Error(sqlstate::kTooManyRequests,
+		            "client-side rate limit for endpoint \"" + cls + "\" of server \"" + cfg_.server_name +
+		                "\": the next call may go in " + Seconds(at - now) + ", after statement_timeout",
+		            "The budget is " + std::to_string(budget->calls) + " calls per " + Seconds(budget->window_ms) +
+		                " (server option rate_limits).",
+		            "Run the query later or give it more time (statement_timeout). The server option rate_limits "
+		            "sets the budgets; 'on', the default, keeps to the bank's published limits.");
+	if (at > now) {
+		stats.rate_waits++;
+		Sleep(static_cast<long>(at - now), waiter);
+	}
+}
+
 HttpResponse
 BankClient::Send(const HttpRequest &req, Waiter &waiter, CallStats &stats, Retry retry)
 {
+	// Only reads and the token grant are repeated: a POST that creates something (a payment)
+	// is retried only through the payment ledger, with the same idempotency key.
+	bool repeatable = retry == Retry::kTokenGrant || (retry == Retry::kIdempotent && std::strcmp(req.method, "GET") == 0);
 	for (int attempt = 0;; attempt++) {
-		bool last = retry == Retry::kNever || attempt + 1 >= kMaxAttempts;
+		bool last = !repeatable || attempt + 1 >= kMaxAttempts;
+		WaitTurn(req, waiter, stats);
 		HttpResponse resp;
 		stats.calls++;
+		std::exception_ptr failure;
 		try {
 			resp = http_.Perform(req, waiter);
 		} catch (const Error &) {
-			if (last || http_.LastFailure() != TransportFailure::kLost)
-				throw;
+			failure = std::current_exception();
+		}
+		if (failure) {
+			long wait = BackoffMs(attempt);
+			long remaining = waiter.RemainingMs();
+			if (last || !RetryableTransport(http_.LastFailure()) || (remaining >= 0 && wait >= remaining))
+				std::rethrow_exception(failure);
 			stats.retries++;
-			Sleep(BackoffMs(attempt), waiter);
+			Sleep(wait, waiter);
 			continue;
 		}
 		stats.bytes += resp.bytes;
@@ -320,29 +386,62 @@ BankClient::Send(const HttpRequest &req, Waiter &waiter, CallStats &stats, Retry
 			return resp;
 		long wait = resp.retry_after >= 0 ? resp.retry_after * 1000L
 		                                  : (resp.status == 429 ? 60000L : BackoffMs(attempt));
-		if (wait > cfg_.max_retry_wait_ms)
-			return resp;
+		long remaining = waiter.RemainingMs();
+		if (wait > cfg_.max_retry_wait_ms || (remaining >= 0 && wait >= remaining))
+			return resp;  // the caller reports the answer, with the bank's Retry-After
 		stats.retries++;
 		Sleep(wait, waiter);
 	}
 }
 
-const std::string &
+Digest
+BankClient::TokenKey(const std::string &scope) const
+{
+	return Sha256(std::string(credential_.begin(), credential_.end()) + scope);
+}
+
+std::string
 BankClient::GetToken(const std::string &scope, Waiter &waiter, CallStats &stats)
 {
-	auto now = Clock::now();
-	auto it = tokens_.find(scope);
-	if (it != tokens_.end() && now < it->second.renew_at)
-		return it->second.access_token;
-	tokens_.erase(scope);
+	Digest key = TokenKey(scope);
+	for (long poll = 5;; poll = std::min(poll * 2, 50L)) {
+		std::string token;
+		TokenStore::Claim claim = tokens_->Take(key, MonotonicMs(), token);
+		if (claim == TokenStore::Claim::kHit)
+			return token;
+		if (claim == TokenStore::Claim::kWait) {
+			Sleep(poll, waiter);  // another backend is minting this token
+			continue;
+		}
+		// This backend mints. Whatever happens (an error, a cancel), the claim is released
+		// before the error goes on, so that a waiting backend takes the mint over.
+		std::exception_ptr failure;
+		long long renew_at = 0;
+		try {
+			token = MintToken(scope, waiter, stats, renew_at);
+		} catch (...) {
+			failure = std::current_exception();
+		}
+		if (failure) {
+			tokens_->Abandon(key);
+			std::rethrow_exception(failure);
+		}
+		tokens_->Publish(key, token, renew_at);
+		return token;
+	}
+}
 
+std::string
+BankClient::MintToken(const std::string &scope, Waiter &waiter, CallStats &stats, long long &renew_at_ms)
+{
+	long long now = MonotonicMs();
 	HttpRequest req;
 	req.method = "POST";
 	req.url = cfg_.base_url + "/oauth/v2/token";
 	req.content_type = "application/x-www-form-urlencoded";
 	req.body = "client_id=" + UrlEncode(cfg_.client_id) + "&client_secret=" + UrlEncode(cfg_.client_secret) +
 	           "&grant_type=client_credentials&scope=" + UrlEncode(scope);
-	HttpResponse resp = Send(req, waiter, stats, Retry::kIdempotent);
+	HttpResponse resp = Send(req, waiter, stats, Retry::kTokenGrant);
 	if (resp.status != 200) {
 		Error e = HttpError(resp, "POST /oauth/v2/token", scope);
 		std::string hint = e.Hint();
@@ -350,7 +449,8 @@ BankClient::GetToken(const std::string &scope, Waiter &waiter, CallStats &stats)
 			hint = "The integration may lack the scope \"" + scope +
 			       "\": enable it for this integration in Internet Banking.";
 		else if (resp.status == 429)
-			hint = "The bank allows 5 token requests per minute per integration; wait a minute.";
+			hint = "The bank allows 5 token requests per minute per integration; wait a minute. Preloading "
+			       "pix_fdw (shared_preload_libraries) shares one token among all sessions.";
 		throw Error(e.State(), "could not obtain an access token from the bank (HTTP " +
 		                           std::to_string(resp.status) + ")",
 		            e.Detail(), hint);
@@ -364,10 +464,8 @@ BankClient::GetToken(const std::string &scope, Waiter &waiter, CallStats &stats)
 	long long expires = json::GetInt(doc, "expires_in", 3600);
 	long long renew_after = std::max(expires - kRenewMarginSeconds, expires / 2);
 	stats.tokens++;
-	Token &t = tokens_[scope];
-	t.access_token = std::move(token);
-	t.renew_at = now + std::chrono::seconds(renew_after);
-	return t.access_token;
+	renew_at_ms = now + renew_after * 1000;
+	return token;
 }
 
 HttpResponse
@@ -391,11 +489,12 @@ BankClient::GetAny(const std::string &path_and_query, const std::string &scope, 
 		req.headers.push_back("x-conta-corrente: " + cfg_.conta_corrente);
 	for (int renewal = 0;; renewal++) {
 		std::vector<std::string> headers = req.headers;
-		req.headers.push_back("Authorization: Bearer " + GetToken(scope, waiter, stats));
+		std::string token = GetToken(scope, waiter, stats);
+		req.headers.push_back("Authorization: Bearer " + token);
 		HttpResponse resp = Send(req, waiter, stats, retry);
 		req.headers = std::move(headers);
 		if (resp.status == 401 && renewal == 0) {
-			tokens_.erase(scope);  // revoked or expired early: renew once
+			tokens_->Forget(TokenKey(scope), token);  // revoked or expired early: renew once
 			continue;
 		}
 		return resp;

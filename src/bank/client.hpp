@@ -5,6 +5,7 @@
 
 #include "bank/error.hpp"
 #include "bank/http.hpp"
+#include "bank/limits.hpp"
 
 #include <chrono>
 #include <map>
@@ -19,8 +20,13 @@ struct ServerConfig {
 	std::string client_secret;   // secret: never in messages
 	TlsConfig tls;
 	Timeouts timeouts;
-	long max_retry_wait_ms = 30000;  // longest Retry-After we are willing to sleep for
+	long max_retry_wait_ms = 60000;  // longest Retry-After we are willing to sleep for
 	long long max_response_bytes = kDefaultMaxResponseBytes;  // cap on one answer's decoded body
+	RateLimits rate_limits = DefaultRateLimits();  // server option rate_limits
+	std::string limit_scope;   // whose budgets these are (calls are counted per server and endpoint)
+	std::string server_name;   // for messages
+	TokenStore *shared_tokens = nullptr;    // tokens of every backend (preloaded), else per client
+	RateLimiter *shared_limiter = nullptr;  // call logs of every backend (preloaded), else per process
 };
 
 // Counters a scan reports in EXPLAIN ANALYZE.
@@ -30,9 +36,13 @@ struct CallStats {
 	long long bytes = 0;    // response body bytes
 	long long retries = 0;  // requests repeated after 429/5xx/lost connection
 	long long tokens = 0;   // tokens minted
+	long long rate_waits = 0;  // calls that waited for the client-side rate limit
 };
 
-enum class Retry { kIdempotent, kNever };
+// kIdempotent: GET requests are repeated (bounded, jittered backoff) after 429, 5xx and a
+// lost or refused connection; any other method is sent once. kTokenGrant: the token request,
+// which creates nothing at the bank, is repeated like a GET. kNever: sent once.
+enum class Retry { kIdempotent, kTokenGrant, kNever };
 
 // The bank keeps at most one statement scroll per account and frees it only when it is read
 // to its end (hasMore false) or after 6 minutes without a request; there is no close call.
@@ -88,17 +98,23 @@ public:
 	}
 
 private:
-	struct Token {
-		std::string access_token;
-		std::chrono::steady_clock::time_point renew_at;
-	};
-	const std::string &GetToken(const std::string &scope, Waiter &waiter, CallStats &stats);
+	// A valid token for the scope set: cached, minted by another backend (waited for), or
+	// minted here (one minter per credential and scope set at a time).
+	std::string GetToken(const std::string &scope, Waiter &waiter, CallStats &stats);
+	std::string MintToken(const std::string &scope, Waiter &waiter, CallStats &stats, long long &renew_at_ms);
+	Digest TokenKey(const std::string &scope) const;
 	HttpResponse Send(const HttpRequest &req, Waiter &waiter, CallStats &stats, Retry retry);
+	// Waits for the client-side rate limit of the request's endpoint; fails at once when the
+	// wait would outlast the statement (statement_timeout).
+	void WaitTurn(const HttpRequest &req, Waiter &waiter, CallStats &stats);
 	void Sleep(long ms, Waiter &waiter);
 
 	ServerConfig cfg_;
 	HttpClient http_;
-	std::map<std::string, Token> tokens_;  // by scope set
+	LocalTokenStore own_tokens_;  // by credential and scope set, when not shared
+	TokenStore *tokens_;
+	RateLimiter *limiter_;
+	Digest credential_;           // digest of URL, client id, secret, certificate and key
 	long cert_days_left_ = -1;
 	std::string account_key_;
 };

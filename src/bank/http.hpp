@@ -46,6 +46,13 @@ public:
 	virtual std::vector<SocketReady> Wait(const std::vector<SocketInterest> &sockets, long timeout_ms) = 0;
 	// True when a cancel or terminate request is pending. Must not longjmp.
 	virtual bool Interrupted() = 0;
+	// Milliseconds until the statement is cancelled by its timeout (statement_timeout), or -1
+	// when it has none: a wait that would outlast it fails at once instead.
+	virtual long
+	RemainingMs()
+	{
+		return -1;
+	}
 };
 
 struct HttpRequest {

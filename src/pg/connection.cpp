@@ -117,6 +117,15 @@ PgWaiter::Interrupted()
 	return QueryCancelPending || ProcDiePending;
 }
 
+long
+PgWaiter::RemainingMs()
+{
+	if (!get_timeout_active(STATEMENT_TIMEOUT))
+		return -1;
+	TimestampTz left = get_timeout_finish_time(STATEMENT_TIMEOUT) - GetCurrentTimestamp();
+	return left > 0 ? static_cast<long>(left / 1000) : 0;
+}
+
 void
 PrepareBankClient(ForeignServer *server, UserMapping *um)
 {

@@ -37,6 +37,9 @@ struct ServerOptions {
 	const char *url, *conta, *ca_file, *connect_timeout, *request_timeout, *max_retry_wait;
 	const char *client_id, *client_secret, *cert_file, *key_file, *cert_pem, *key_pem;
 	const char *max_response_size;
+	const char *rate_limits;
+	Oid serverid;
+	const char *servername;
 };
 ServerOptions ReadServerOptions(ForeignServer *server, UserMapping *um);
 // The bank layer's configuration from those strings (C++ only; call inside CppGuard).
@@ -57,7 +60,17 @@ class PgWaiter final : public Waiter {
 public:
 	std::vector<SocketReady> Wait(const std::vector<SocketInterest> &sockets, long timeout_ms) override;
 	bool Interrupted() override;
+	long RemainingMs() override;  // until statement_timeout
 };
+
+// ---- shared.cpp --------------------------------------------------------------------------
+
+// From _PG_init: when loaded by shared_preload_libraries, reserves shared memory for tokens
+// and rate-limit logs shared by every backend. Otherwise nothing.
+void InstallSharedState();
+// The shared stores, or nullptr when pix_fdw was not preloaded (C++ only).
+TokenStore *SharedTokens();
+RateLimiter *SharedLimiter();
 
 // ---- server_policy.cpp -------------------------------------------------------------------
 

@@ -27,6 +27,9 @@ const OptionDef kOptions[] = {
     {"history_start", ForeignServerRelationId, false, "a date such as '2020-01-01': when the account's history begins"},
     {"max_calls", ForeignServerRelationId, false, "an integer from 1 to 100000: bank calls one scan may make"},
     {"max_response_size", ForeignServerRelationId, false, "a size such as '32 MB', from 1 kB to 1 GB"},
+    {"rate_limits", ForeignServerRelationId, false,
+     "'on' (the bank's published per-minute limits, the default), 'off', or budgets such as 'extrato=10/min, "
+     "token=5/min'"},
     {"client_id", UserMappingRelationId, false, "the integration's client id"},
     {"client_secret", UserMappingRelationId, false, "the integration's client secret"},
     {"cert_file", UserMappingRelationId, true, "a PEM certificate file readable by the server"},
@@ -243,6 +246,8 @@ ValidateValue(const OptionDef &o, const char *value)
 			NeedsUnit(o, value, true);
 		if (ParseSizeBytes(value) < 1024)
 			BadValue(o, nullptr);
+	} else if (strcmp(n, "rate_limits") == 0) {
+		CppGuard([&] { (void) pix::ParseRateLimits(value); });
 	} else if (strcmp(n, "cert_pem") == 0) {
 		if (!strstr(value, "-----BEGIN CERTIFICATE-----"))
 			BadValue(o, nullptr);
@@ -379,6 +384,9 @@ ReadServerOptions(ForeignServer *server, UserMapping *um)
 	o.request_timeout = Opt(server->options, "request_timeout");
 	o.max_retry_wait = Opt(server->options, "max_retry_wait");
 	o.max_response_size = Opt(server->options, "max_response_size");
+	o.rate_limits = Opt(server->options, "rate_limits");
+	o.serverid = server->serverid;
+	o.servername = server->servername;
 	o.client_id = Opt(um->options, "client_id");
 	o.client_secret = Opt(um->options, "client_secret");
 	o.cert_file = Opt(um->options, "cert_file");
@@ -423,6 +431,11 @@ MakeServerConfig(const ServerOptions &o)
 		cfg.max_retry_wait_ms = ParseDurationMs(o.max_retry_wait);
 	if (o.max_response_size && ParseSizeBytes(o.max_response_size) > 0)
 		cfg.max_response_bytes = ParseSizeBytes(o.max_response_size);
+	cfg.rate_limits = o.rate_limits ? pix::ParseRateLimits(o.rate_limits) : pix::DefaultRateLimits();
+	cfg.limit_scope = std::to_string(MyDatabaseId) + "/" + std::to_string(o.serverid);
+	cfg.server_name = str(o.servername);
+	cfg.shared_tokens = SharedTokens();
+	cfg.shared_limiter = SharedLimiter();
 	return cfg;
 }
 

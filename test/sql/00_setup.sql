@@ -62,6 +62,10 @@ SELECT format('CREATE USER MAPPING FOR CURRENT_USER SERVER inter OPTIONS (client
               'pix-test-client', 'pix-test-secret', :'certs' || '/client.crt', :'certs' || '/client.key') \gexec
 \set ECHO all
 
+-- The mock runs without its limits and the suite's call counts assume no client-side
+-- waiting: the test server turns pix_fdw's rate limits off (71_rate_limits tests them).
+ALTER SERVER inter OPTIONS (ADD rate_limits 'off');
+
 CREATE SCHEMA inter;
 IMPORT FOREIGN SCHEMA inter FROM SERVER inter INTO inter;
 \d inter.extrato

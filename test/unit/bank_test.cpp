@@ -3,6 +3,7 @@
 // Prints "ok - ..." / "not ok - ..." lines; test/run_all.sh counts them.
 #include "bank/client.hpp"
 #include "bank/dates.hpp"
+#include "bank/limits.hpp"
 #include "bank/source.hpp"
 
 #include <cstdio>
@@ -289,6 +290,62 @@ main()
 		      "an end-to-end id is 32 letters and digits; others are no key the bank has");
 		const PushdownDef *status = FindPushdown(*FindEndpoint("cobrancas"), "status");
 		Check(status && status->Accepts("ATIVA") && !status->Accepts("ativa"), "only the statuses the API knows are sent");
+	}
+
+	// Client-side rate limits (bank/limits.hpp).
+	{
+		RateLimits on = ParseRateLimits("on");
+		Check(on.Find("extrato") && on.Find("extrato")->calls == 10 && on.Find("extrato")->window_ms == 60000 &&
+		          on.Find("token")->calls == 5 && on.Find("pix")->calls == 120,
+		      "rate_limits 'on' are the bank's published per-minute budgets");
+		Check(!ParseRateLimits("off").Find("extrato") && !ParseRateLimits("off").Find("token"), "rate_limits 'off' limits nothing");
+		RateLimits mine = ParseRateLimits("extrato=2/s, token=off, saldo=5/30s");
+		Check(mine.Find("extrato")->calls == 2 && mine.Find("extrato")->window_ms == 1000 && !mine.Find("token") &&
+		          mine.Find("saldo")->window_ms == 30000 && mine.Find("pix")->calls == 120,
+		      "per-endpoint budgets replace only the endpoints they name");
+		int refused = 0;
+		for (const char *bad : {"", "sometimes", "extrato=10", "extrato=0/min", "extrato=1001/min", "x=1/min",
+		                        "extrato=1/fortnight", "extrato=1/2h", "extrato=1/0s"}) {
+			try {
+				ParseRateLimits(bad);
+			} catch (const Error &) {
+				refused++;
+			}
+		}
+		Check(refused == 9, "malformed rate_limits are refused (" + std::to_string(refused) + " of 9)");
+		Equal(std::string(RateClassOf("/banking/v2/extrato/completo?dataInicio=2024-01-01")), std::string("extrato"),
+		      "statement calls are the extrato class");
+		Equal(std::string(RateClassOf("/banking/v2/extrato?x=1")), std::string("extrato_simples"), "the simple statement is its own class");
+		Equal(std::string(RateClassOf("/oauth/v2/token")), std::string("token"), "the token call is the token class");
+		Equal(std::string(RateClassOf("/pix/v2/cob/abc")), std::string("cobrancas"), "a charge by txid is the cobrancas class");
+		Equal(std::string(RateClassOf("/pix/v2/cobv/abc")), std::string(""), "cobv is not cob");
+		Equal(std::string(RateClassOf("/banking/v2/pix")), std::string(""), "a payment (POST /banking/v2/pix) is not pix_enviados");
+
+		// The sliding log: 3 calls per 1000 ms (plus the 2% margin: 1020 ms).
+		long long ring[3];
+		int head = 0, count = 0;
+		std::vector<long long> at;
+		for (int i = 0; i < 7; i++)
+			at.push_back(ReserveInLog(ring, 3, head, count, 1000, 100, 1000000));
+		Check(at[0] == 100 && at[1] == 100 && at[2] == 100 && at[3] == 1120 && at[5] == 1120 && at[6] == 2140,
+		      "a burst over the budget is spread over windows (" + std::to_string(at[3]) + ", " + std::to_string(at[6]) + ")");
+		Check(ReserveInLog(ring, 3, head, count, 1000, 200, 2000) == 2140 && ReserveInLog(ring, 3, head, count, 1000, 200, 2000) == 2140,
+		      "a call that would go after the caller's deadline is refused and not counted");
+		Check(ReserveInLog(ring, 3, head, count, 1000, 5000, 1000000) == 5000, "after a quiet window a call goes at once");
+
+		LocalTokenStore store;
+		Digest k1 = Sha256("a"), k2 = Sha256("b");
+		std::string t;
+		Check(store.Take(k1, 0, t) == TokenStore::Claim::kMint, "no token yet: mint");
+		store.Publish(k1, "tok1", 1000);
+		Check(store.Take(k1, 999, t) == TokenStore::Claim::kHit && t == "tok1", "a published token is handed out until renewal");
+		Check(store.Take(k2, 999, t) == TokenStore::Claim::kMint, "tokens are per credential and scope set");
+		store.Forget(k1, "other");
+		Check(store.Take(k1, 999, t) == TokenStore::Claim::kHit, "forgetting another token keeps this one");
+		store.Forget(k1, "tok1");
+		Check(store.Take(k1, 999, t) == TokenStore::Claim::kMint, "a refused token is forgotten");
+		store.Publish(k1, "tok2", 1000);
+		Check(store.Take(k1, 1000, t) == TokenStore::Claim::kMint, "a token due for renewal is minted again");
 	}
 
 	std::printf("# unit tests: %d failed\n", failures);
