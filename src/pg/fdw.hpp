@@ -84,7 +84,7 @@ void InstallServerPolicy();
 
 List *ImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid server_oid);
 
-// ---- fdw.cpp -----------------------------------------------------------------------------
+// ---- scan.cpp (the FDW callbacks: quals.cpp, plan.cpp, scan.cpp, explain.cpp; see scan.hpp)
 
 void InitFdwRoutine(FdwRoutine *routine);
 
