@@ -497,6 +497,11 @@ RowExtractor::Extract(const rapidjson::Value &row, const json::Page &page, std::
 		}
 		if (!v || v->IsNull())
 			continue;
+		if (spec.tree) {
+			cell.value = v;
+			cell.null = false;
+			continue;
+		}
 		std::string &s = scratch_[i];
 		if (spec.json || v->IsObject() || v->IsArray()) {
 			page.Serialize(*v, s);

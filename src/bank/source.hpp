@@ -125,11 +125,15 @@ struct Cell {
 	                             // valid until the next Extract
 	size_t len = 0;
 	bool null = true;
+	// Set instead of data/len for a tree column: the value itself, in the current page
+	// (valid until the next Extract).
+	const rapidjson::Value *value = nullptr;
 };
 
 struct ColumnSpec {
 	std::vector<std::string> path;  // empty: column not needed by the query
-	bool json = false;              // wants JSON text (jsonb columns)
+	bool json = false;              // wants JSON text (json columns)
+	bool tree = false;              // wants the value itself (jsonb columns build from it)
 };
 
 // Turns a row object of a page into one text cell per column. A JSON number is its own

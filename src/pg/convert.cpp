@@ -119,7 +119,112 @@ ToNumeric(const ColumnConv *c, const char *s, size_t len)
 	                           Int32GetDatum(c->typmod));
 }
 
+// A JSON string (or key) of the page as a jsonb string: jsonb_in's checks, in its words.
+void
+JsonbString(JsonbValue *jv, const rapidjson::Value &v)
+{
+	const char *s = v.GetString();
+	size_t len = v.GetStringLength();
+	if (memchr(s, '\0', len))
+		ereport(ERROR, (errcode(ERRCODE_UNTRANSLATABLE_CHARACTER), errmsg("unsupported Unicode escape sequence"),
+		                errdetail("\\u0000 cannot be converted to text.")));
+	s = ServerText(s, &len);
+	if (len > JENTRY_OFFLENMASK)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("string too long to represent as jsonb string"),
+		                errdetail("Due to an implementation restriction, jsonb strings cannot exceed %d bytes.",
+		                          JENTRY_OFFLENMASK)));
+	jv->type = jbvString;
+	jv->val.string.val = const_cast<char *>(s);
+	jv->val.string.len = static_cast<int>(len);
+}
+
+Numeric
+JsonbNumber(const char *text)
+{
+	return DatumGetNumeric(
+	    DirectFunctionCall3(numeric_in, CStringGetDatum(text), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+}
+
+void
+JsonbScalar(JsonbValue *jv, const rapidjson::Value &v, const json::Page &page)
+{
+	if (v.IsString()) {
+		if (!page.IsNumber(v)) {
+			JsonbString(jv, v);
+			return;
+		}
+		jv->type = jbvNumeric;  // the bank's digits (not NUL-terminated in the page)
+		jv->val.numeric = JsonbNumber(pnstrdup(v.GetString(), v.GetStringLength()));
+	} else if (v.IsBool()) {
+		jv->type = jbvBool;
+		jv->val.boolean = v.GetBool();
+	} else if (v.IsNull()) {
+		jv->type = jbvNull;
+	} else {
+		// A number added to the page after parsing (none today); never one through a double.
+		char buf[32];
+		if (v.IsInt64())
+			snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v.GetInt64()));
+		else if (v.IsUint64())
+			snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(v.GetUint64()));
+		else
+			elog(ERROR, "pix_fdw: a JSON number without its text");
+		jv->type = jbvNumeric;
+		jv->val.numeric = JsonbNumber(buf);
+	}
+}
+
+// Pushes v (a value of an object, or an element of an array: `as`); returns what
+// pushJsonbValue returns (the finished jsonb value when v was the outermost container).
+// Only trivially destructible locals: PostgreSQL may raise an error in any of these frames.
+JsonbValue *
+PushJsonb(JsonbParseState **state, const rapidjson::Value &v, const json::Page &page, JsonbIteratorToken as)
+{
+	check_stack_depth();
+	if (v.IsObject()) {
+		pushJsonbValue(state, WJB_BEGIN_OBJECT, nullptr);
+		for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
+			JsonbValue key;
+			JsonbString(&key, m->name);
+			pushJsonbValue(state, WJB_KEY, &key);
+			PushJsonb(state, m->value, page, WJB_VALUE);
+		}
+		return pushJsonbValue(state, WJB_END_OBJECT, nullptr);
+	}
+	if (v.IsArray()) {
+		pushJsonbValue(state, WJB_BEGIN_ARRAY, nullptr);
+		for (auto e = v.Begin(); e != v.End(); ++e)
+			PushJsonb(state, *e, page, WJB_ELEM);
+		return pushJsonbValue(state, WJB_END_ARRAY, nullptr);
+	}
+	JsonbValue jv;
+	JsonbScalar(&jv, v, page);
+	return pushJsonbValue(state, as, &jv);
+}
+
 }  // namespace
+
+Datum
+JsonbFromValue(const rapidjson::Value &v, const json::Page &page)
+{
+	JsonbParseState *state = nullptr;
+	JsonbValue *res;
+	if (v.IsObject() || v.IsArray()) {
+		res = PushJsonb(&state, v, page, WJB_VALUE);
+	} else {
+		// A scalar: a one-element raw-scalar array, as jsonb_in makes it.
+		JsonbValue va;
+		va.type = jbvArray;
+		va.val.array.rawScalar = true;
+		va.val.array.nElems = 1;
+		pushJsonbValue(&state, WJB_BEGIN_ARRAY, &va);
+		JsonbValue jv;
+		JsonbScalar(&jv, v, page);
+		pushJsonbValue(&state, WJB_ELEM, &jv);
+		res = pushJsonbValue(&state, WJB_END_ARRAY, nullptr);
+	}
+	return JsonbPGetDatum(JsonbValueToJsonb(res));
+}
 
 const char *
 ServerText(const char *s, size_t *len)
