@@ -182,12 +182,33 @@ PushJsonb(JsonbParseState **state, const rapidjson::Value &v, const json::Page &
 {
 	check_stack_depth();
 	if (v.IsObject()) {
+		// Keys pushed in jsonb's order (shorter first, then bytewise; a stable insertion sort,
+		// so duplicates keep theirs), which leaves uniqueifyJsonbObject's qsort a check that
+		// they are sorted. With duplicate keys it really sorts: the last one still wins.
+		rapidjson::SizeType n = v.MemberCount();
+		JsonbValue small_keys[32];
+		rapidjson::SizeType small_order[32];
+		JsonbValue *keys = n <= 32 ? small_keys : static_cast<JsonbValue *>(palloc(n * sizeof(JsonbValue)));
+		rapidjson::SizeType *order =
+		    n <= 32 ? small_order : static_cast<rapidjson::SizeType *>(palloc(n * sizeof(rapidjson::SizeType)));
+		auto members = v.MemberBegin();
+		for (rapidjson::SizeType i = 0; i < n; i++) {
+			JsonbString(&keys[i], members[i].name);
+			rapidjson::SizeType j = i;
+			for (; j > 0; j--) {
+				const JsonbValue &a = keys[order[j - 1]], &b = keys[i];
+				if (a.val.string.len < b.val.string.len ||
+				    (a.val.string.len == b.val.string.len &&
+				     memcmp(a.val.string.val, b.val.string.val, b.val.string.len) <= 0))
+					break;
+				order[j] = order[j - 1];
+			}
+			order[j] = i;
+		}
 		pushJsonbValue(state, WJB_BEGIN_OBJECT, nullptr);
-		for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
-			JsonbValue key;
-			JsonbString(&key, m->name);
-			pushJsonbValue(state, WJB_KEY, &key);
-			PushJsonb(state, m->value, page, WJB_VALUE);
+		for (rapidjson::SizeType i = 0; i < n; i++) {
+			pushJsonbValue(state, WJB_KEY, &keys[order[i]]);
+			PushJsonb(state, members[order[i]].value, page, WJB_VALUE);
 		}
 		return pushJsonbValue(state, WJB_END_OBJECT, nullptr);
 	}
