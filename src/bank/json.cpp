@@ -66,6 +66,15 @@ Page::Parse(std::string &&body)
 	}
 }
 
+void
+Page::Release()
+{
+	numbers_.clear();
+	doc_.SetNull();
+	doc_.GetAllocator().Clear();
+	std::string().swap(body_);
+}
+
 namespace {
 
 void

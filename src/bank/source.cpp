@@ -336,6 +336,8 @@ RowSource::FetchPage(Waiter &waiter)
 		single_done_ = true;
 		std::string q = plan_.PageQuery(dated ? plan_.windows[window_] : Window{0, 0}, 0);
 		CheckBudget();
+		rows_ = nullptr;
+		answer_.Release();  // the previous page's rows are used up
 		HttpResponse r = client_.Get(ep.http_path + (q.empty() ? "" : "?" + q), ep.scope, waiter, stats_);
 		Parse(std::move(r.body));
 		stats_.pages++;
@@ -377,6 +379,8 @@ RowSource::FetchPage(Waiter &waiter)
 	for (;;) {
 		// Scroll pages are not retried: the bank's cursor may already have moved.
 		CheckBudget();
+		rows_ = nullptr;
+		answer_.Release();  // the previous page's rows are used up
 		HttpResponse r = client_.Get(ep.http_path + Query(scroll_), ep.scope, waiter, stats_,
 		                             scroll_ ? Retry::kNever : Retry::kIdempotent);
 		Parse(std::move(r.body));
