@@ -145,8 +145,20 @@ public:
 	static std::vector<std::string> SplitPath(const std::string &path);
 
 private:
+	// The columns' paths as a tree: one pass over each object's members finds them all (the
+	// first member of a name counts, as json::Find's).
+	struct Node {
+		std::vector<std::string> keys;
+		std::vector<int> child;                   // per key: the node below it, -1 none
+		std::vector<std::vector<size_t>> ends;    // per key: the columns whose path ends there
+		std::vector<char> seen;                   // per key, during one object
+	};
+	void Walk(int node, const rapidjson::Value &v);
+
 	std::vector<ColumnSpec> columns_;
 	std::vector<std::string> scratch_;
+	std::vector<Node> nodes_;                     // nodes_[0] is the row object
+	std::vector<const rapidjson::Value *> found_;  // per column, in the current row
 };
 
 }  // namespace pix
