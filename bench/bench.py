@@ -342,7 +342,8 @@ def main():
     md = "\n".join(lines) + "\n"
     note = ("\nMedians of %d runs, one run of `bash bench/run.sh` (%s, %d cores, load average %s). `SELECT *` is "
             "`COPY (SELECT * ...) TO '/dev/null'` (every column through its output function, no client); "
-            "times are measured in the backend; limit = curl + RapidJSON parse of the same pages; "
+            "times are measured in the backend; ratios are of times (0.25× is 4 times faster); "
+            "limit = curl + RapidJSON parse of the same pages; "
             "peak memory is the backend's VmHWM.\n" % (RUNS, time.strftime("%Y-%m-%d"), os.cpu_count(),
                                                       open("/proc/loadavg").read().split()[0]))
     with open(os.path.join(WORK, "results.md"), "w") as f:
