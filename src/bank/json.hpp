@@ -118,8 +118,8 @@ class Page {
 public:
 	// Replaces the page. Throws pix::Error (HV00K) when the body is not valid JSON.
 	void Parse(std::string &&body);
-	// Frees the page's text and tree (before the next page is downloaded, so that a scan
-	// holds one page, not two). Values taken from it are invalid afterwards.
+	// Frees the page's tree before the next page is downloaded (so that a scan holds one
+	// tree, not two). Values taken from it are invalid afterwards.
 	void Release();
 	rapidjson::Document &
 	Doc()
