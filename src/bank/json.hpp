@@ -118,6 +118,9 @@ class Page {
 public:
 	// Replaces the page. Throws pix::Error (HV00K) when the body is not valid JSON.
 	void Parse(std::string &&body);
+	// Frees the page's tree before the next page is downloaded (so that a scan holds one
+	// tree, not two). Values taken from it are invalid afterwards.
+	void Release();
 	rapidjson::Document &
 	Doc()
 	{

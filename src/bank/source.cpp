@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cstring>
 #include <string_view>
 
 namespace pix {
@@ -375,6 +376,8 @@ RowSource::FetchPage(Waiter &waiter)
 		single_done_ = true;
 		std::string q = plan_.PageQuery(dated ? plan_.windows[window_] : Window{0, 0}, 0);
 		CheckBudget();
+		rows_ = nullptr;
+		answer_.Release();  // the previous page's rows are used up
 		HttpResponse r = client_.Get(ep.http_path + (q.empty() ? "" : "?" + q), ep.scope, waiter, stats_);
 		Parse(std::move(r.body));
 		stats_.pages++;
@@ -416,6 +419,8 @@ RowSource::FetchPage(Waiter &waiter)
 	for (;;) {
 		// Scroll pages are not retried: the bank's cursor may already have moved.
 		CheckBudget();
+		rows_ = nullptr;
+		answer_.Release();  // the previous page's rows are used up
 		HttpResponse r = client_.Get(ep.http_path + Query(scroll_), ep.scope, waiter, stats_,
 		                             scroll_ ? Retry::kNever : Retry::kIdempotent);
 		Parse(std::move(r.body));
@@ -617,8 +622,57 @@ RowSource::Next(Waiter &waiter)
 }
 
 RowExtractor::RowExtractor(std::vector<ColumnSpec> columns)
-    : columns_(std::move(columns)), scratch_(columns_.size())
+    : columns_(std::move(columns)), scratch_(columns_.size()), nodes_(1), found_(columns_.size())
 {
+	for (size_t i = 0; i < columns_.size(); i++) {
+		const std::vector<std::string> &path = columns_[i].path;
+		int node = 0;
+		for (size_t k = 0; k < path.size(); k++) {
+			Node *n = &nodes_[node];
+			size_t j = std::find(n->keys.begin(), n->keys.end(), path[k]) - n->keys.begin();
+			if (j == n->keys.size()) {
+				n->keys.push_back(path[k]);
+				n->child.push_back(-1);
+				n->ends.emplace_back();
+				n->seen.push_back(0);
+			}
+			if (k + 1 == path.size()) {
+				n->ends[j].push_back(i);
+				break;
+			}
+			if (n->child[j] < 0) {
+				n->child[j] = static_cast<int>(nodes_.size());
+				nodes_.emplace_back();  // invalidates n
+			}
+			node = nodes_[node].child[j];
+		}
+	}
+}
+
+void
+RowExtractor::Walk(int index, const rapidjson::Value &v)
+{
+	if (!v.IsObject())
+		return;
+	Node &node = nodes_[index];
+	size_t left = node.keys.size();
+	std::fill(node.seen.begin(), node.seen.end(), 0);
+	for (auto m = v.MemberBegin(); m != v.MemberEnd() && left > 0; ++m) {
+		const char *name = m->name.GetString();
+		rapidjson::SizeType len = m->name.GetStringLength();
+		for (size_t j = 0; j < node.keys.size(); j++) {
+			const std::string &key = node.keys[j];
+			if (key.size() != len || node.seen[j] || memcmp(key.data(), name, len) != 0)
+				continue;
+			node.seen[j] = 1;
+			left--;
+			for (size_t c : node.ends[j])
+				found_[c] = &m->value;
+			if (node.child[j] >= 0)
+				Walk(node.child[j], m->value);  // `node` stays valid: nodes_ is fixed after construction
+			break;
+		}
+	}
 }
 
 std::vector<std::string>
@@ -640,20 +694,22 @@ void
 RowExtractor::Extract(const rapidjson::Value &row, const json::Page &page, std::vector<Cell> &out)
 {
 	out.resize(columns_.size());
+	std::fill(found_.begin(), found_.end(), nullptr);
+	Walk(0, row);
 	for (size_t i = 0; i < columns_.size(); i++) {
 		Cell &cell = out[i];
 		cell = Cell{};
 		const ColumnSpec &spec = columns_[i];
 		if (spec.path.empty())
 			continue;
-		const rapidjson::Value *v = &row;
-		for (const std::string &key : spec.path) {
-			v = json::Find(*v, key);
-			if (!v)
-				break;
-		}
+		const rapidjson::Value *v = found_[i];
 		if (!v || v->IsNull())
 			continue;
+		if (spec.tree) {
+			cell.value = v;
+			cell.null = false;
+			continue;
+		}
 		std::string &s = scratch_[i];
 		if (spec.json || v->IsObject() || v->IsArray()) {
 			page.Serialize(*v, s);

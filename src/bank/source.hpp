@@ -139,11 +139,15 @@ struct Cell {
 	                             // valid until the next Extract
 	size_t len = 0;
 	bool null = true;
+	// Set instead of data/len for a tree column: the value itself, in the current page
+	// (valid until the next Extract).
+	const rapidjson::Value *value = nullptr;
 };
 
 struct ColumnSpec {
 	std::vector<std::string> path;  // empty: column not needed by the query
-	bool json = false;              // wants JSON text (jsonb columns)
+	bool json = false;              // wants JSON text (json columns)
+	bool tree = false;              // wants the value itself (jsonb columns build from it)
 };
 
 // Turns a row object of a page into one text cell per column. A JSON number is its own
@@ -155,8 +159,20 @@ public:
 	static std::vector<std::string> SplitPath(const std::string &path);
 
 private:
+	// The columns' paths as a tree: one pass over each object's members finds them all (the
+	// first member of a name counts, as json::Find's).
+	struct Node {
+		std::vector<std::string> keys;
+		std::vector<int> child;                   // per key: the node below it, -1 none
+		std::vector<std::vector<size_t>> ends;    // per key: the columns whose path ends there
+		std::vector<char> seen;                   // per key, during one object
+	};
+	void Walk(int node, const rapidjson::Value &v);
+
 	std::vector<ColumnSpec> columns_;
 	std::vector<std::string> scratch_;
+	std::vector<Node> nodes_;                     // nodes_[0] is the row object
+	std::vector<const rapidjson::Value *> found_;  // per column, in the current row
 };
 
 }  // namespace pix

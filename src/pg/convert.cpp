@@ -119,7 +119,152 @@ ToNumeric(const ColumnConv *c, const char *s, size_t len)
 	                           Int32GetDatum(c->typmod));
 }
 
+// Bytes 0x01-0x7F only (most of the bank's text): valid UTF-8 without asking
+// pg_verify_mbstr, 8 bytes at a time.
+inline bool
+PlainAscii(const char *s, size_t len)
+{
+	constexpr uint64 kHigh = UINT64CONST(0x8080808080808080), kOnes = UINT64CONST(0x0101010101010101);
+	size_t i = 0;
+	for (; i + 8 <= len; i += 8) {
+		uint64 x;
+		memcpy(&x, s + i, 8);
+		if ((x & kHigh) != 0 || ((x - kOnes) & ~x & kHigh) != 0)  // a high bit, or a zero byte
+			return false;
+	}
+	for (; i < len; i++)
+		if (static_cast<unsigned char>(s[i]) - 1u >= 0x7Fu)
+			return false;
+	return true;
+}
+
+// A JSON string (or key) of the page as a jsonb string: jsonb_in's checks, in its words.
+void
+JsonbString(JsonbValue *jv, const rapidjson::Value &v)
+{
+	const char *s = v.GetString();
+	size_t len = v.GetStringLength();
+	if (memchr(s, '\0', len))
+		ereport(ERROR, (errcode(ERRCODE_UNTRANSLATABLE_CHARACTER), errmsg("unsupported Unicode escape sequence"),
+		                errdetail("\\u0000 cannot be converted to text.")));
+	s = ServerText(s, &len);
+	if (len > JENTRY_OFFLENMASK)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("string too long to represent as jsonb string"),
+		                errdetail("Due to an implementation restriction, jsonb strings cannot exceed %d bytes.",
+		                          JENTRY_OFFLENMASK)));
+	jv->type = jbvString;
+	jv->val.string.val = const_cast<char *>(s);
+	jv->val.string.len = static_cast<int>(len);
+}
+
+Numeric
+JsonbNumber(const char *text)
+{
+	return DatumGetNumeric(
+	    DirectFunctionCall3(numeric_in, CStringGetDatum(text), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+}
+
+void
+JsonbScalar(JsonbValue *jv, const rapidjson::Value &v, const json::Page &page)
+{
+	if (v.IsString()) {
+		if (!page.IsNumber(v)) {
+			JsonbString(jv, v);
+			return;
+		}
+		jv->type = jbvNumeric;  // the bank's digits (not NUL-terminated in the page)
+		jv->val.numeric = JsonbNumber(pnstrdup(v.GetString(), v.GetStringLength()));
+	} else if (v.IsBool()) {
+		jv->type = jbvBool;
+		jv->val.boolean = v.GetBool();
+	} else if (v.IsNull()) {
+		jv->type = jbvNull;
+	} else {
+		// A number added to the page after parsing (none today); never one through a double.
+		char buf[32];
+		if (v.IsInt64())
+			snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v.GetInt64()));
+		else if (v.IsUint64())
+			snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(v.GetUint64()));
+		else
+			elog(ERROR, "pix_fdw: a JSON number without its text");
+		jv->type = jbvNumeric;
+		jv->val.numeric = JsonbNumber(buf);
+	}
+}
+
+// Pushes v (a value of an object, or an element of an array: `as`); returns what
+// pushJsonbValue returns (the finished jsonb value when v was the outermost container).
+// Only trivially destructible locals: PostgreSQL may raise an error in any of these frames.
+JsonbValue *
+PushJsonb(JsonbParseState **state, const rapidjson::Value &v, const json::Page &page, JsonbIteratorToken as)
+{
+	check_stack_depth();
+	if (v.IsObject()) {
+		// Keys pushed in jsonb's order (shorter first, then bytewise; a stable insertion sort,
+		// so duplicates keep theirs), which leaves uniqueifyJsonbObject's qsort a check that
+		// they are sorted. With duplicate keys it really sorts: the last one still wins.
+		rapidjson::SizeType n = v.MemberCount();
+		JsonbValue small_keys[32];
+		rapidjson::SizeType small_order[32];
+		JsonbValue *keys = n <= 32 ? small_keys : static_cast<JsonbValue *>(palloc(n * sizeof(JsonbValue)));
+		rapidjson::SizeType *order =
+		    n <= 32 ? small_order : static_cast<rapidjson::SizeType *>(palloc(n * sizeof(rapidjson::SizeType)));
+		auto members = v.MemberBegin();
+		for (rapidjson::SizeType i = 0; i < n; i++) {
+			JsonbString(&keys[i], members[i].name);
+			rapidjson::SizeType j = i;
+			for (; j > 0; j--) {
+				const JsonbValue &a = keys[order[j - 1]], &b = keys[i];
+				if (a.val.string.len < b.val.string.len ||
+				    (a.val.string.len == b.val.string.len &&
+				     memcmp(a.val.string.val, b.val.string.val, b.val.string.len) <= 0))
+					break;
+				order[j] = order[j - 1];
+			}
+			order[j] = i;
+		}
+		pushJsonbValue(state, WJB_BEGIN_OBJECT, nullptr);
+		for (rapidjson::SizeType i = 0; i < n; i++) {
+			pushJsonbValue(state, WJB_KEY, &keys[order[i]]);
+			PushJsonb(state, members[order[i]].value, page, WJB_VALUE);
+		}
+		return pushJsonbValue(state, WJB_END_OBJECT, nullptr);
+	}
+	if (v.IsArray()) {
+		pushJsonbValue(state, WJB_BEGIN_ARRAY, nullptr);
+		for (auto e = v.Begin(); e != v.End(); ++e)
+			PushJsonb(state, *e, page, WJB_ELEM);
+		return pushJsonbValue(state, WJB_END_ARRAY, nullptr);
+	}
+	JsonbValue jv;
+	JsonbScalar(&jv, v, page);
+	return pushJsonbValue(state, as, &jv);
+}
+
 }  // namespace
+
+Datum
+JsonbFromValue(const rapidjson::Value &v, const json::Page &page)
+{
+	JsonbParseState *state = nullptr;
+	JsonbValue *res;
+	if (v.IsObject() || v.IsArray()) {
+		res = PushJsonb(&state, v, page, WJB_VALUE);
+	} else {
+		// A scalar: a one-element raw-scalar array, as jsonb_in makes it.
+		JsonbValue va;
+		va.type = jbvArray;
+		va.val.array.rawScalar = true;
+		va.val.array.nElems = 1;
+		pushJsonbValue(&state, WJB_BEGIN_ARRAY, &va);
+		JsonbValue jv;
+		JsonbScalar(&jv, v, page);
+		pushJsonbValue(&state, WJB_ELEM, &jv);
+		res = pushJsonbValue(&state, WJB_END_ARRAY, nullptr);
+	}
+	return JsonbPGetDatum(JsonbValueToJsonb(res));
+}
 
 const char *
 ServerText(const char *s, size_t *len)
@@ -128,7 +273,7 @@ ServerText(const char *s, size_t *len)
 		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 		                errmsg("a value in the bank's answer is too long (%zu bytes)", *len)));
 	int n = static_cast<int>(*len);
-	if (!pg_verify_mbstr(PG_UTF8, s, n, true)) {
+	if (!PlainAscii(s, *len) && !pg_verify_mbstr(PG_UTF8, s, n, true)) {
 		if (memchr(s, '\0', *len))
 			ereport(ERROR, (errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
 			                errmsg("the bank's text contains a NUL character (\\u0000)"),

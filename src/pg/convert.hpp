@@ -3,6 +3,8 @@
 
 #include "pg/pg.hpp"
 
+#include "bank/json.hpp"
+
 namespace pix::pg {
 
 enum class ConvKind : char { kText, kNumeric, kDate, kTimestampTz, kOther };
@@ -25,5 +27,10 @@ bool WantsJson(Oid type);
 const char *ServerText(const char *s, size_t *len);
 // s is the bank's UTF-8, NUL-terminated, len bytes long.
 Datum ConvertCell(const ColumnConv *c, const char *s, size_t len, pg_tz *tz);
+// The jsonb of a value of the page, built from the parsed tree the way jsonb_in builds it from
+// text (pushJsonbValue: keys sorted, the last of duplicate keys kept, numbers through
+// numeric_in from the bank's digits), without writing and re-lexing the text. Same errors:
+// \u0000 (22P05), invalid UTF-8, characters the server encoding lacks, over-long strings.
+Datum JsonbFromValue(const rapidjson::Value &v, const json::Page &page);
 
 }  // namespace pix::pg

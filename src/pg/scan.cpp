@@ -205,6 +205,7 @@ FetchRow(ScanState *s, TupleTableSlot *slot)
 	ExecClearTuple(slot);
 	MemoryContextReset(s->row_cxt);
 	ScanCpp *cpp = s->cpp;
+	const json::Page *page = nullptr;
 	bool got = CppGuard([&] {
 		const rapidjson::Value *row = cpp->source->Next(cpp->waiter);
 		if (!row) {
@@ -212,7 +213,8 @@ FetchRow(ScanState *s, TupleTableSlot *slot)
 				cpp->current->complete = true;
 			return false;
 		}
-		cpp->extractor->Extract(*row, cpp->source->CurrentPage(), cpp->cells);
+		page = &cpp->source->CurrentPage();
+		cpp->extractor->Extract(*row, *page, cpp->cells);
 		return true;
 	});
 	if (!got)
@@ -230,7 +232,10 @@ FetchRow(ScanState *s, TupleTableSlot *slot)
 		if (!s->paths[i] || cells[i].null)
 			continue;
 		s->current_att = i;
-		slot->tts_values[i] = ConvertCell(&s->conv[i], cells[i].data, cells[i].len, s->tz);
+		if (cells[i].value)
+			slot->tts_values[i] = JsonbFromValue(*cells[i].value, *page);
+		else
+			slot->tts_values[i] = ConvertCell(&s->conv[i], cells[i].data, cells[i].len, s->tz);
 		slot->tts_isnull[i] = false;
 	}
 	s->current_att = -1;
@@ -496,6 +501,7 @@ BeginScan(ForeignScanState *node, int eflags)
 				continue;
 			specs[i].path = RowExtractor::SplitPath(col_paths[i]);
 			specs[i].json = WantsJson(conv[i].type);
+			specs[i].tree = conv[i].type == JSONBOID;
 		}
 		c->extractor = std::make_unique<RowExtractor>(std::move(specs));
 		return c.release();
