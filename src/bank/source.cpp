@@ -400,18 +400,10 @@ RowSource::FetchPage(Waiter &waiter)
 	}
 
 	// Statement: move to the next window when the current one is exhausted.
-	for (;;) {
-		if (finished_)
-			return false;
-		if (window_open_ && !window_done_)
-			break;
-		if (window_open_)
-			window_++;
-		if (window_ >= windows_.size())
-			return false;
-		window_open_ = true;
-		window_done_ = false;
-		page_ = 0;
+	bool opened;
+	if (!NextWindow(&opened))
+		return false;
+	if (opened) {
 		scroll_ = false;
 		scroll_id_.clear();
 	}
@@ -522,24 +514,37 @@ RowSource::Rename(rapidjson::Value &row) const
 	}
 }
 
+// Moves on to the next window once the current one is done: false when there is none, and
+// *opened when a window starts (its first page is next; the caller resets its own state).
+bool
+RowSource::NextWindow(bool *opened)
+{
+	*opened = false;
+	if (finished_)
+		return false;
+	if (window_open_ && !window_done_)
+		return true;
+	if (window_open_)
+		window_++;
+	if (window_ >= windows_.size())
+		return false;
+	window_open_ = true;
+	window_done_ = false;
+	page_ = 0;
+	*opened = true;
+	return true;
+}
+
 // API Pix lists: the pages of each window until quantidadeDePaginas, and every row the
 // first page counted, or an error.
 bool
 RowSource::FetchListPage(Waiter &waiter)
 {
 	const EndpointDef &ep = *plan_.endpoint;
-	for (;;) {
-		if (finished_)
-			return false;
-		if (window_open_ && !window_done_)
-			break;
-		if (window_open_)
-			window_++;
-		if (window_ >= windows_.size())
-			return false;
-		window_open_ = true;
-		window_done_ = false;
-		page_ = 0;
+	bool opened;
+	if (!NextWindow(&opened))
+		return false;
+	if (opened) {
 		list_total_ = -1;
 		list_rows_ = 0;
 	}

@@ -108,6 +108,7 @@ private:
 	void ScrollPage(rapidjson::SizeType n);
 	bool FetchKey(Waiter &waiter);
 	bool FetchListPage(Waiter &waiter);
+	bool NextWindow(bool *opened);
 	void Rename(rapidjson::Value &row) const;
 
 	BankClient &client_;
