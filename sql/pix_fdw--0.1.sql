@@ -28,3 +28,12 @@ CREATE FUNCTION @extschema@.disconnect(server text DEFAULT NULL)
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'pix_fdw_disconnect'
 LANGUAGE C PARALLEL RESTRICTED;
+
+-- The current user's client certificate for a server (no call to the bank): Inter's
+-- integration certificates last one year.
+CREATE FUNCTION @extschema@.certificate_info(server text, OUT subject text, OUT issuer text, OUT serial text,
+                                             OUT not_before timestamptz, OUT not_after timestamptz,
+                                             OUT days_left integer)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pix_fdw_certificate_info'
+LANGUAGE C STRICT STABLE;

@@ -219,6 +219,57 @@ HttpError(const HttpResponse &resp, const std::string &what, const std::string &
 	return Error(state, message, full, hint);
 }
 
+CertificateInfo
+ReadCertificateInfo(const TlsConfig &tls)
+{
+	if (!tls.HasClientCert())
+		throw Error(sqlstate::kOptionNameNotFound, "the user mapping has no client certificate", {},
+		            "Set cert_file and key_file (or cert_pem and key_pem) in the user mapping.");
+	struct BioFree {
+		void operator()(BIO *b) const { BIO_free(b); }
+	};
+	struct X509Free {
+		void operator()(X509 *x) const { X509_free(x); }
+	};
+	std::unique_ptr<BIO, BioFree> in(tls.cert_file.empty()
+	                                     ? BIO_new_mem_buf(tls.cert_pem.data(), static_cast<int>(tls.cert_pem.size()))
+	                                     : BIO_new_file(tls.cert_file.c_str(), "r"));
+	std::unique_ptr<X509, X509Free> cert(in ? PEM_read_bio_X509(in.get(), nullptr, nullptr, nullptr) : nullptr);
+	ERR_clear_error();
+	if (!cert)
+		throw Error(sqlstate::kUnableToConnect, "could not read the client certificate",
+		            tls.cert_file.empty() ? "cert_pem is not a PEM certificate"
+		                                  : "cert_file \"" + tls.cert_file + "\" is missing or not a PEM certificate");
+	auto name = [](X509_NAME *n) {
+		std::unique_ptr<BIO, BioFree> out(BIO_new(BIO_s_mem()));
+		if (!out || X509_NAME_print_ex(out.get(), n, 0, XN_FLAG_RFC2253) < 0)
+			return std::string();
+		char *data = nullptr;
+		long len = BIO_get_mem_data(out.get(), &data);
+		return std::string(data, static_cast<size_t>(len));
+	};
+	auto seconds = [](const ASN1_TIME *t) {
+		struct tm tm;
+		std::memset(&tm, 0, sizeof tm);
+		if (!t || !ASN1_TIME_to_tm(t, &tm))
+			throw Error(sqlstate::kReplyHandle, "could not read the client certificate's validity");
+		return static_cast<long long>(timegm(&tm));
+	};
+	CertificateInfo info;
+	info.subject = name(X509_get_subject_name(cert.get()));
+	info.issuer = name(X509_get_issuer_name(cert.get()));
+	if (const ASN1_INTEGER *serial = X509_get0_serialNumber(cert.get())) {
+		static const char hex[] = "0123456789ABCDEF";
+		for (int i = 0; i < serial->length; i++) {
+			info.serial.push_back(hex[serial->data[i] >> 4]);
+			info.serial.push_back(hex[serial->data[i] & 15]);
+		}
+	}
+	info.not_before = seconds(X509_get0_notBefore(cert.get()));
+	info.not_after = seconds(X509_get0_notAfter(cert.get()));
+	return info;
+}
+
 long
 CheckClientCertificate(const TlsConfig &tls)
 {

@@ -128,6 +128,15 @@ std::string UrlEncode(const std::string &s);
 // Checks a PEM certificate/key pair before first use; returns days left (may throw).
 long CheckClientCertificate(const TlsConfig &tls);
 
+// What the client certificate says of itself (pix_fdw.certificate_info): subject and issuer
+// (RFC 2253), serial number (hex), validity in seconds since the Unix epoch. Throws when
+// there is no readable certificate; an expired one is described, not refused.
+struct CertificateInfo {
+	std::string subject, issuer, serial;
+	long long not_before = 0, not_after = 0;
+};
+CertificateInfo ReadCertificateInfo(const TlsConfig &tls);
+
 // Checks that a ca_file can be opened and holds at least one PEM certificate (may throw).
 void CheckCaFile(const std::string &path);
 

@@ -185,6 +185,7 @@ using namespace pix::pg;
 extern "C" {
 
 PG_FUNCTION_INFO_V1(pix_fdw_disconnect);
+PG_FUNCTION_INFO_V1(pix_fdw_certificate_info);
 PG_FUNCTION_INFO_V1(pix_fdw_connections);
 
 // pix_fdw.disconnect(server text DEFAULT NULL): closes this session's cached connections
@@ -211,6 +212,42 @@ pix_fdw_disconnect(PG_FUNCTION_ARGS)
 		return any;
 	});
 	PG_RETURN_BOOL(closed);
+}
+
+// pix_fdw.certificate_info(server text): the current user's client certificate for that
+// server: subject, issuer, serial, validity and the days left (negative once expired). Reads
+// only the certificate the user mapping names; makes no call to the bank.
+Datum
+pix_fdw_certificate_info(PG_FUNCTION_ARGS)
+{
+	ForeignServer *server = GetForeignServerByName(text_to_cstring(PG_GETARG_TEXT_PP(0)), false);
+	UserMapping *um = GetUserMapping(GetUserId(), server->serverid);
+	ServerOptions opts = ReadServerOptions(server, um);
+	TupleDesc desc;
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	struct {
+		char subject[1024], issuer[1024], serial[128];
+		long long not_before, not_after;
+	} out;
+	CppGuard([&] {
+		pix::CertificateInfo info = pix::ReadCertificateInfo(MakeServerConfig(opts).tls);
+		snprintf(out.subject, sizeof out.subject, "%s", info.subject.c_str());
+		snprintf(out.issuer, sizeof out.issuer, "%s", info.issuer.c_str());
+		snprintf(out.serial, sizeof out.serial, "%s", info.serial.c_str());
+		out.not_before = info.not_before;
+		out.not_after = info.not_after;
+	});
+	Datum values[6];
+	bool nulls[6] = {false, false, false, false, false, false};
+	values[0] = CStringGetTextDatum(out.subject);
+	values[1] = CStringGetTextDatum(out.issuer);
+	values[2] = CStringGetTextDatum(out.serial);
+	values[3] = TimestampTzGetDatum(time_t_to_timestamptz(static_cast<pg_time_t>(out.not_before)));
+	values[4] = TimestampTzGetDatum(time_t_to_timestamptz(static_cast<pg_time_t>(out.not_after)));
+	long long left = out.not_after - static_cast<long long>(time(NULL));
+	values[5] = Int32GetDatum(static_cast<int32>(left >= 0 ? left / 86400 : -((-left + 86399) / 86400)));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }
 
 // pix_fdw.connections(): this session's cached connections, one row per user mapping.
