@@ -18,6 +18,7 @@ extern "C" {
 #include "commands/defrem.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
+#include "executor/nodeSubplan.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "foreign/fdwapi.h"

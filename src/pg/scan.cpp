@@ -110,6 +110,15 @@ ComputeRequest(ForeignScanState *node, ScanState *s, bool for_explain)
 		}
 		key_sets = lappend(key_sets, values);
 	}
+	// An initplan a date item reads (data_transacao >= (SELECT min(dia) FROM orders)) runs
+	// here, not inside the subtransaction of the day analysis, whose resource owner would not
+	// outlive its scans.
+	int paramid = -1;
+	while ((paramid = bms_next_member(s->exec_params, paramid)) >= 0) {
+		ParamExecData *prm = &s->probes.econtext->ecxt_param_exec_vals[paramid];
+		if (prm->execPlan != NULL)
+			ExecSetParamPlan(static_cast<SubPlanState *>(prm->execPlan), s->probes.econtext);
+	}
 	s->runs = AnalyzeDaysSafely(s->probes, s->opts, s->has_date_condition);
 	MemoryContextSwitchTo(old);
 	const DayRuns &runs = s->runs;
@@ -249,6 +258,31 @@ FetchRow(ScanState *s, TupleTableSlot *slot)
 			cpp->current->count++;
 	}
 	return true;
+}
+
+bool
+ExecParamWalker(Node *node, void *context)
+{
+	if (!node)
+		return false;
+	if (IsA(node, Param) && reinterpret_cast<Param *>(node)->paramkind == PARAM_EXEC)
+		*static_cast<Bitmapset **>(context) =
+		    bms_add_member(*static_cast<Bitmapset **>(context), reinterpret_cast<Param *>(node)->paramid);
+#if PG_VERSION_NUM >= 160000
+	return expression_tree_walker(node, ExecParamWalker, context);
+#else
+	return expression_tree_walker(node, reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(ExecParamWalker)),
+	                              context);
+#endif
+}
+
+// The PARAM_EXEC ids an expression reads.
+Bitmapset *
+ExecParams(Node *node)
+{
+	Bitmapset *ids = NULL;
+	ExecParamWalker(node, &ids);
+	return ids;
 }
 
 // Ends the bank pass in progress: reads an open statement scroll to its end (the bank's only
@@ -448,6 +482,7 @@ BeginScan(ForeignScanState *node, int eflags)
 			s->has_keys |= kind != QualKind::kParam;
 			continue;
 		}
+		s->exec_params = bms_join(s->exec_params, ExecParams(static_cast<Node *>(list_nth(fsplan->fdw_exprs, i))));
 		Probe &p = ps.probes[ps.n++];
 		p.state = static_cast<ExprState *>(list_nth(s->qual_states, i));
 		p.kind = kind;

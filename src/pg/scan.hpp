@@ -167,6 +167,7 @@ struct ScanState {
 	int64 replay_left;
 	int current_att;    // for the error context
 	bool has_keys;      // rows by the endpoint's path key
+	Bitmapset *exec_params;  // PARAM_EXEC ids the date items read (initplans run before them)
 };
 
 // ---- quals.cpp

@@ -37,6 +37,20 @@ SELECT count(*) FILTER (WHERE l LIKE '%Pix Requests: dataInicio=2024-06-17&dataF
 FROM test.explain($$SELECT * FROM inter.extrato WHERE data_transacao BETWEEN '2024-06-17' AND '2024-06-23'
     AND 10 / EXTRACT(dow FROM data_transacao)::int > 0$$) l;
 
+-- A date condition that reads an initplan (a list or a bound from a subquery): the subquery
+-- runs before the days are worked out, in the query's own resource owner.
+CREATE TEMP TABLE od (dia date);
+INSERT INTO od VALUES ('2024-06-18'), ('2024-06-19'), ('2024-06-22');
+SELECT test.reset();
+SELECT (SELECT count(*) FROM inter.extrato WHERE data_transacao = ANY (ARRAY(SELECT dia FROM od))) =
+       (SELECT count(*) FROM wk WHERE data_transacao = ANY (ARRAY(SELECT dia FROM od))) AS array_subquery_same;
+SELECT (SELECT count(*) FROM inter.extrato WHERE data_transacao >= (SELECT min(dia) FROM od)
+          AND data_transacao <= (SELECT max(dia) FROM od) AND EXTRACT(dow FROM data_transacao) <> 0) =
+       (SELECT count(*) FROM wk WHERE data_transacao >= (SELECT min(dia) FROM od)
+          AND data_transacao <= (SELECT max(dia) FROM od) AND EXTRACT(dow FROM data_transacao) <> 0)
+  AS scalar_subquery_same;
+SELECT * FROM test.requests('extrato');
+
 -- A whole-row reference sees the date: it is a date condition, so a table's default window
 -- does not apply to it (it is the no-lower-bound error instead).
 CREATE FOREIGN TABLE test.windowed (data_transacao date, valor numeric) SERVER inter
