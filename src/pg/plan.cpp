@@ -10,32 +10,6 @@ namespace pix::pg {
 
 // ---- planner callbacks -------------------------------------------------------------------
 
-bool
-ParamWalker(Node *node, void *context)
-{
-	bool *found = static_cast<bool *>(context);
-	if (!node)
-		return false;
-	if (IsA(node, Param) || IsA(node, SubPlan) || IsA(node, AlternativeSubPlan)) {
-		*found = true;
-		return false;
-	}
-#if PG_VERSION_NUM >= 160000
-	return expression_tree_walker(node, ParamWalker, context);
-#else
-	return expression_tree_walker(node, reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(ParamWalker)),
-	                              context);
-#endif
-}
-
-bool
-HasParams(Node *node)
-{
-	bool found = false;
-	ParamWalker(node, &found);
-	return found;
-}
-
 struct KnownCheck {
 	bool extern_known;  // the statement's parameters have values (EXPLAIN EXECUTE)
 	bool unknown = false;
@@ -56,12 +30,7 @@ KnownWalker(Node *node, void *context)
 		check->unknown = true;
 		return false;
 	}
-#if PG_VERSION_NUM >= 160000
-	return expression_tree_walker(node, KnownWalker, context);
-#else
-	return expression_tree_walker(node, reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(KnownWalker)),
-	                              context);
-#endif
+	return WalkChildren(node, KnownWalker, context);
 }
 
 // True when the expressions can be evaluated before execution starts.
@@ -95,7 +64,7 @@ EstimateScan(PlannerInfo *root, RelOptInfo *baserel, RelInfo *ri, TupleDesc tupd
 			continue;
 		Node *e = estimate_expression_value(root, static_cast<Node *>(copyObjectImpl(it->expr)));
 		bool other_rels = !bms_is_subset(VarRels(root, e), bms_make_singleton(static_cast<int>(baserel->relid)));
-		if (HasParams(e) || other_rels) {
+		if (!KnownBeforeExecution(e, false) || other_rels) {
 			ps.skipped_lower |= it->kind == QualKind::kLower;
 			ps.skipped_upper |= it->kind == QualKind::kUpper;
 			continue;

@@ -223,12 +223,7 @@ GranularWalker(Node *node, void *context)
 			}
 		}
 	}
-#if PG_VERSION_NUM >= 160000
-	return expression_tree_walker(node, GranularWalker, context);
-#else
-	return expression_tree_walker(node, reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(GranularWalker)),
-	                              context);
-#endif
+	return WalkChildren(node, GranularWalker, context);
 }
 
 Granularity
@@ -501,16 +496,6 @@ ClassifyClause(RelOptInfo *baserel, RelInfo *ri, TupleDesc tupdesc, Oid relid_oi
 
 // ---- the day analysis, shared by planning (estimates) and execution --------------------
 
-bool EvalAt(const ProbeSet &ps, const Probe &p, Datum value);
-
-bool
-ProbeAt(const ProbeSet &ps, const Probe &p, DateADT d, bool end_of_day)
-{
-	if (p.tstz)
-		return EvalAt(ps, p, TimestampTzGetDatum(end_of_day ? DayStart(d + 1) - 1 : DayStart(d)));
-	return EvalAt(ps, p, DateADTGetDatum(d));
-}
-
 // The instant `which` (0: first, 1: noon, 2: last) of Brasília day d.
 TimestampTz
 DayInstant(DateADT d, int which)
@@ -518,6 +503,7 @@ DayInstant(DateADT d, int which)
 	return which == 0 ? DayStart(d) : which == 1 ? DayStart(d) + 12 * USECS_PER_HOUR : DayStart(d + 1) - 1;
 }
 
+// A probe's clause with its column set to value.
 bool
 EvalAt(const ProbeSet &ps, const Probe &p, Datum value)
 {
@@ -528,6 +514,15 @@ EvalAt(const ProbeSet &ps, const Probe &p, Datum value)
 	bool result = !isnull && DatumGetBool(r);
 	ResetExprContext(ps.econtext);
 	return result;
+}
+
+// A bound probe on day d: on a timestamptz column at its first (or last) instant.
+bool
+ProbeAt(const ProbeSet &ps, const Probe &p, DateADT d, bool end_of_day)
+{
+	if (p.tstz)
+		return EvalAt(ps, p, TimestampTzGetDatum(DayInstant(d, end_of_day ? 2 : 0)));
+	return EvalAt(ps, p, DateADTGetDatum(d));
 }
 
 // Whether the per-day filters admit day d. A date column's are exact. A timestamptz filter

@@ -133,7 +133,7 @@ ComputeRequest(ForeignScanState *node, ScanState *s, bool for_explain)
 	for (const PushdownDef &def : ep->pushdown)
 		if (def.kind == ParamKind::kEqualDate)
 			date_param = def.param;
-	char *today = IsoDate(BankToday());
+	char *today = runs.undated ? IsoDate(BankToday()) : nullptr;  // only the undated call needs it
 	CppGuard([&] {
 		RequestPlan plan;
 		plan.endpoint = ep;
@@ -268,12 +268,7 @@ ExecParamWalker(Node *node, void *context)
 	if (IsA(node, Param) && reinterpret_cast<Param *>(node)->paramkind == PARAM_EXEC)
 		*static_cast<Bitmapset **>(context) =
 		    bms_add_member(*static_cast<Bitmapset **>(context), reinterpret_cast<Param *>(node)->paramid);
-#if PG_VERSION_NUM >= 160000
-	return expression_tree_walker(node, ExecParamWalker, context);
-#else
-	return expression_tree_walker(node, reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(ExecParamWalker)),
-	                              context);
-#endif
+	return WalkChildren(node, ExecParamWalker, context);
 }
 
 // The PARAM_EXEC ids an expression reads.

@@ -170,6 +170,17 @@ struct ScanState {
 	Bitmapset *exec_params;  // PARAM_EXEC ids the date items read (initplans run before them)
 };
 
+// expression_tree_walker with the walker's own signature, on every supported version.
+inline bool
+WalkChildren(Node *node, bool (*walker)(Node *, void *), void *context)
+{
+#if PG_VERSION_NUM >= 160000
+	return expression_tree_walker(node, walker, context);
+#else
+	return expression_tree_walker(node, reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(walker)), context);
+#endif
+}
+
 // ---- quals.cpp
 bool
 LocalDate(TimestampTz ts, pg_tz *tz, DateADT *out);
@@ -223,10 +234,6 @@ double
 RunDays(const DayRuns &r);
 
 // ---- plan.cpp
-bool
-ParamWalker(Node *node, void *context);
-bool
-HasParams(Node *node);
 bool
 KnownWalker(Node *node, void *context);
 bool
