@@ -15,14 +15,20 @@ namespace pix {
 
 namespace {
 
+constexpr long kMinute = 60000;
+
 struct ClassDef {
 	const char *name;
 	const char *path;  // path prefix (longest match wins)
-	int calls;         // per minute, ref §2.2 (production); 0: not limited by default
+	int calls;         // per window, ref §2.2 (production); 0: not limited by default
+	long window_ms = kMinute;
 };
 
 // Ref §2.2. "extrato" is the table of that name (GET /banking/v2/extrato/completo);
-// "extrato_simples" is GET /banking/v2/extrato, counted apart by the bank.
+// "extrato_simples" is GET /banking/v2/extrato, counted apart by the bank. "pix_pagamento"
+// is the payment, POST /banking/v2/pix: 60 a minute but "limited to 1 call per second"
+// (ref §5.1), so its window is a second; GET /banking/v2/pix/{id} is "pix_enviados" (the
+// longer prefix).
 const ClassDef kClasses[] = {
     {"token", "/oauth/v2/token", 5},
     {"saldo", "/banking/v2/saldo", 10},
@@ -30,11 +36,10 @@ const ClassDef kClasses[] = {
     {"extrato_simples", "/banking/v2/extrato", 10},
     {"extrato_exportar", "/banking/v2/extrato/exportar", 10},
     {"pix_enviados", "/banking/v2/pix/", 20},
+    {"pix_pagamento", "/banking/v2/pix", 1, 1000},
     {"pix", "/pix/v2/pix", 120},
     {"cobrancas", "/pix/v2/cob", 120},
 };
-
-constexpr long kMinute = 60000;
 
 std::string
 Trim(const std::string &s)
@@ -119,7 +124,7 @@ DefaultRateLimits()
 	RateLimits r;
 	for (const ClassDef &c : kClasses)
 		if (c.calls > 0)
-			r.budgets[c.name] = RateBudget{c.calls, kMinute};
+			r.budgets[c.name] = RateBudget{c.calls, c.window_ms};
 	return r;
 }
 

@@ -319,7 +319,37 @@ main()
 		Equal(std::string(RateClassOf("/oauth/v2/token")), std::string("token"), "the token call is the token class");
 		Equal(std::string(RateClassOf("/pix/v2/cob/abc")), std::string("cobrancas"), "a charge by txid is the cobrancas class");
 		Equal(std::string(RateClassOf("/pix/v2/cobv/abc")), std::string(""), "cobv is not cob");
-		Equal(std::string(RateClassOf("/banking/v2/pix")), std::string(""), "a payment (POST /banking/v2/pix) is not pix_enviados");
+		Equal(std::string(RateClassOf("/banking/v2/pix")), std::string("pix_pagamento"),
+		      "a payment (POST /banking/v2/pix) is the pix_pagamento class");
+		Equal(std::string(RateClassOf("/banking/v2/pix/c42f0787-02cb-4b31-827e-459ec9d7ece1")), std::string("pix_enviados"),
+		      "a payment's status (GET /banking/v2/pix/{id}) stays pix_enviados");
+		Equal(std::string(RateClassOf("/banking/v2/pixels")), std::string(""), "a path that merely starts alike is no class");
+		Check(on.Find("pix_pagamento") && on.Find("pix_pagamento")->calls == 1 && on.Find("pix_pagamento")->window_ms == 1000,
+		      "rate_limits 'on': a payment per second (ref 5.1), not 60 a minute in one burst");
+		Check(on.Find("pix_enviados")->calls == 20 && on.Find("pix_enviados")->window_ms == 60000,
+		      "the per-class window leaves the per-minute classes as they were");
+		Check(!ParseRateLimits("pix_pagamento=off").Find("pix_pagamento") &&
+		          ParseRateLimits("pix_pagamento=off").Find("pix_enviados"),
+		      "'pix_pagamento=off' turns off only the payment budget");
+		RateLimits two = ParseRateLimits("pix_pagamento=2/1s");
+		Check(two.Find("pix_pagamento")->calls == 2 && two.Find("pix_pagamento")->window_ms == 1000,
+		      "'pix_pagamento=2/1s' parses");
+		Check(ParseRateLimits("pix_pagamento=60/min").Find("pix_pagamento")->window_ms == 60000,
+		      "a payment budget per minute can be chosen");
+		Check(RateClassNames().find("pix_pagamento") != std::string::npos, "the hint lists pix_pagamento");
+		{
+			// 1 call per 1000 ms: five payments queued at once go a second (plus margin) apart.
+			long long ring1[1];
+			int h1 = 0, c1 = 0;
+			long long prev = ReserveInLog(ring1, 1, h1, c1, 1000, 0, 1000000);
+			bool spaced = prev == 0;
+			for (int i = 0; i < 4; i++) {
+				long long t = ReserveInLog(ring1, 1, h1, c1, 1000, 0, 1000000);
+				spaced &= t - prev == 1020;
+				prev = t;
+			}
+			Check(spaced, "the payment budget spaces calls 1.02 s apart, never two in a second");
+		}
 
 		// The sliding log: 3 calls per 1000 ms (plus the 2% margin: 1020 ms).
 		long long ring[3];
