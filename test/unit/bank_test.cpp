@@ -4,8 +4,16 @@
 #include "bank/client.hpp"
 #include "bank/dates.hpp"
 #include "bank/limits.hpp"
+#include "bank/payment.hpp"
 #include "bank/source.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -68,6 +76,70 @@ Col(const char *path, bool json = false)
 	s.path = pix::RowExtractor::SplitPath(path);
 	s.json = json;
 	return s;
+}
+
+// A Waiter on poll(2), for the few tests that let the client try a (refused) connection.
+class PollWaiter final : public pix::Waiter {
+public:
+	std::vector<pix::SocketReady>
+	Wait(const std::vector<pix::SocketInterest> &sockets, long timeout_ms) override
+	{
+		std::vector<pollfd> fds;
+		for (const auto &s : sockets)
+			fds.push_back(pollfd{s.fd, static_cast<short>((s.read ? POLLIN : 0) | (s.write ? POLLOUT : 0)), 0});
+		poll(fds.data(), fds.size(), static_cast<int>(timeout_ms < 0 ? 1000 : timeout_ms));
+		std::vector<pix::SocketReady> ready;
+		for (const auto &f : fds)
+			if (f.revents)
+				ready.push_back(pix::SocketReady{f.fd, (f.revents & (POLLIN | POLLERR | POLLHUP)) != 0,
+				                                 (f.revents & (POLLOUT | POLLERR | POLLHUP)) != 0});
+		return ready;
+	}
+	bool
+	Interrupted() override
+	{
+		return false;
+	}
+};
+
+// A token store that always has a token, so that a client's first call is the API call.
+class FixedTokens final : public pix::TokenStore {
+public:
+	Claim
+	Take(const pix::Digest &, long long, std::string &token) override
+	{
+		token = "tok";
+		return Claim::kHit;
+	}
+	void Publish(const pix::Digest &, const std::string &, long long) override {}
+	void Abandon(const pix::Digest &) override {}
+	void Forget(const pix::Digest &, const std::string &) override {}
+};
+
+// The SQLSTATE and message of the pix::Error f throws ("" when it throws none).
+template <typename F>
+std::pair<std::string, std::string>
+Thrown(F f)
+{
+	try {
+		f();
+	} catch (const pix::Error &e) {
+		return {e.State(), e.what()};
+	}
+	return {"", ""};
+}
+
+// The full error f throws, for its hint and detail.
+template <typename F>
+pix::Error
+ErrorOf(F f)
+{
+	try {
+		f();
+	} catch (const pix::Error &e) {
+		return e;
+	}
+	return pix::Error("", "");
 }
 
 }  // namespace
@@ -376,6 +448,257 @@ main()
 		Check(store.Take(k1, 999, t) == TokenStore::Claim::kMint, "a refused token is forgotten");
 		store.Publish(k1, "tok2", 1000);
 		Check(store.Take(k1, 1000, t) == TokenStore::Claim::kMint, "a token due for renewal is minted again");
+	}
+
+	// Pix payments (issue 8): the keys, amounts and descriptions checked before queueing.
+	{
+		auto kind = [](const std::string &c) {
+			try {
+				switch (ValidateChave(c)) {
+				case ChaveKind::kEmail: return std::string("email");
+				case ChaveKind::kCpf: return std::string("cpf");
+				case ChaveKind::kCnpj: return std::string("cnpj");
+				case ChaveKind::kPhone: return std::string("phone");
+				case ChaveKind::kEvp: return std::string("evp");
+				}
+			} catch (const Error &e) {
+				bool named = std::string(e.State()) == "22023" && std::string(e.what()).rfind("invalid chave: ", 0) == 0;
+				return std::string(named ? "refused" : "refused without naming chave");
+			}
+			return std::string("?");
+		};
+		struct Case {
+			const char *chave, *want, *why;
+		};
+		const std::string e77 = std::string(64, 'a') + "@examples.com";  // 64 + 13 = 77
+		const Case cases[] = {
+		    {"52998224725", "cpf", "a CPF with valid check digits"},
+		    {"52998224724", "refused", "a CPF with a wrong last check digit"},
+		    {"52998224715", "refused", "a CPF with a wrong first check digit"},
+		    {"11111111111", "refused", "a CPF of equal digits (check digits match, still invalid)"},
+		    {"00000000000", "refused", "a CPF of zeros"},
+		    {"11222333000181", "cnpj", "a CNPJ with valid check digits"},
+		    {"00038166000105", "cnpj", "the CNPJ of the reference's example"},
+		    {"11222333000182", "refused", "a CNPJ with a wrong check digit"},
+		    {"01123456000123", "refused", "a made-up CNPJ (the status example's chave)"},
+		    {"11111111111111", "refused", "a CNPJ of equal digits"},
+		    {"529.982.247-25", "refused", "a punctuated CPF"},
+		    {"11.222.333/0001-81", "refused", "a punctuated CNPJ"},
+		    {"5299822472", "refused", "10 digits"},
+		    {"529982247250", "refused", "12 digits"},
+		    {"+5511987654321", "phone", "a mobile phone: +55, DDD 11, 9 digits"},
+		    {"+551133334444", "phone", "a landline: +55, DDD 11, 8 digits"},
+		    {"+5599987654321", "phone", "DDD 99"},
+		    {"+5510987654321", "refused", "DDD 10"},
+		    {"+5501987654321", "refused", "DDD 01"},
+		    {"+55119876543", "refused", "7 digits after the DDD"},
+		    {"+551198765432100", "refused", "10 digits after the DDD"},
+		    {"+15551234567", "refused", "a phone outside Brazil"},
+		    {"+55 11 98765-4321", "refused", "a phone with spaces and a dash"},
+		    {"(11) 98765-4321", "refused", "a phone as printed, without +55"},
+		    {"fornecedor@example.com", "email", "an e-mail"},
+		    {"chavepix@teste.com", "email", "the reference's e-mail example"},
+		    {"Nome.Sobrenome+nf@sub.example.com.br", "email", "dots, plus and subdomains"},
+		    {"a@b", "refused", "an e-mail without a dotted domain"},
+		    {"a@b.c", "refused", "a one-letter top-level domain"},
+		    {"a@@b.com", "refused", "two @"},
+		    {"a@b@c.com", "refused", "two @ apart"},
+		    {"@example.com", "refused", "an empty local part"},
+		    {".a@example.com", "refused", "a leading dot"},
+		    {"a.@example.com", "refused", "a trailing dot before @"},
+		    {"a..b@example.com", "refused", "a doubled dot"},
+		    {"a b@example.com", "refused", "a space"},
+		    {"a@-b.com", "refused", "a label starting with a hyphen"},
+		    {"a@b..com", "refused", "an empty label"},
+		    {"a@192.168.0.1", "refused", "an IP address as the domain"},
+		    {"jo\xc3\xa3o@example.com", "refused", "a non-ASCII local part"},
+		    {"123e4567-e89b-12d3-a456-426614174000", "evp", "a random key"},
+		    {"123E4567-E89B-12D3-A456-426614174000", "refused", "a random key in uppercase"},
+		    {"123e4567-e89b-12d3-a456-42661417400g", "refused", "a random key with a non-hex digit"},
+		    {"123e4567e89b12d3a456426614174000", "refused", "a UUID without dashes"},
+		    {"", "refused", "an empty key"},
+		    {"hello", "refused", "a word"},
+		};
+		for (const Case &c : cases)
+			Equal(kind(c.chave), std::string(c.want), std::string("chave: ") + c.why);
+		Equal(kind(e77), std::string("email"), "chave: an e-mail of 77 characters");
+		Equal(kind(e77 + "x"), std::string("refused"), "chave: an e-mail of 78 characters");
+		Equal(kind(std::string(65, 'a') + "@b.com"), std::string("refused"), "chave: a local part of 65 characters");
+
+		Error cpf = ErrorOf([] { ValidateChave("529.982.247-25"); });
+		Check(cpf.Hint() == "Write it as 52998224725." && std::string(cpf.what()).find("CPF") != std::string::npos,
+		      "a punctuated CPF: the hint shows the digits (" + cpf.Hint() + ")");
+		Error cnpj = ErrorOf([] { ValidateChave("11.222.333/0001-81"); });
+		Check(cnpj.Hint() == "Write it as 11222333000181.", "a punctuated CNPJ: the hint shows the digits");
+		Error badp = ErrorOf([] { ValidateChave("529.982.247-24"); });
+		Check(badp.Hint().find("not a valid CPF") != std::string::npos, "a punctuated invalid CPF is not offered as digits");
+		Error phone = ErrorOf([] { ValidateChave("+55 11 98765-4321"); });
+		Check(phone.Hint() == "Write it as +5511987654321.", "a spaced phone: the hint shows +55 and digits");
+		Error printed = ErrorOf([] { ValidateChave("(11) 98765-4321"); });
+		Check(printed.Hint() == "Write it as +5511987654321.", "a printed phone: the hint shows +55 and digits");
+		Error upper = ErrorOf([] { ValidateChave("123E4567-E89B-12D3-A456-426614174000"); });
+		Check(upper.Hint() == "Write it as 123e4567-e89b-12d3-a456-426614174000.", "an uppercase EVP: the hint shows it lowercase");
+		Error bad_cpf = ErrorOf([] { ValidateChave("52998224724"); });
+		Equal(std::string(bad_cpf.what()), std::string("invalid chave: 52998224724 is not a valid CPF (its check digits do not match)"),
+		      "an invalid CPF's message");
+		Check(ErrorOf([] { ValidateChave("11987654321"); }).Hint().find("+5511987654321") != std::string::npos,
+		      "11 digits that fail as a CPF but read as a mobile number: the hint offers +55");
+		Check(ErrorOf([] { ValidateChave("5511987654321"); }).Hint() == "If it is a phone number, write it as +5511987654321.",
+		      "a phone without +: the hint offers the + form");
+
+		auto valor = [](const std::string &v) {
+			try {
+				return ValidateValor(v);
+			} catch (const Error &e) {
+				bool named = std::string(e.State()) == "22023" && std::string(e.what()).rfind("invalid valor: ", 0) == 0;
+				return std::string(named ? "refused" : "refused without naming valor");
+			}
+		};
+		const std::pair<const char *, const char *> valores[] = {
+		    {"150", "150.00"},       {"150.5", "150.50"},   {"150.000", "150.00"}, {"150.500", "150.50"},
+		    {"150.505", "refused"},  {"0.01", "0.01"},      {"0.010", "0.01"},     {"0.001", "refused"},
+		    {"0", "refused"},        {"0.00", "refused"},   {"0.000", "refused"},  {"-3", "refused"},
+		    {"-0.01", "refused"},    {"NaN", "refused"},    {"Infinity", "refused"}, {"-Infinity", "refused"},
+		    {"9999999999999.99", "9999999999999.99"}, {"10000000000000", "refused"}, {"0000150.5", "150.50"},
+		    {"1e5", "refused"},      {"", "refused"},       {"150.", "refused"},   {".5", "refused"},
+		    {"1,50", "refused"},     {" 150", "refused"},   {"+150", "refused"},
+		    {"1234567890123.45000000000000000000", "1234567890123.45"},
+		};
+		for (const auto &v : valores)
+			Equal(valor(v.first), std::string(v.second), std::string("valor \"") + v.first + "\"");
+		Equal(std::string(ErrorOf([] { ValidateValor("150.505"); }).what()),
+		      std::string("invalid valor: at most two decimals (centavos), 150.505 has 3"), "the decimals message");
+
+		auto descricao = [](const std::string &d) {
+			try {
+				ValidateDescricao(d);
+				return std::string("ok");
+			} catch (const Error &e) {
+				bool named = std::string(e.State()) == "22023" && std::string(e.what()).rfind("invalid descricao: ", 0) == 0;
+				return std::string(named ? "refused" : "refused without naming descricao");
+			}
+		};
+		auto times = [](const std::string &c, int n) {
+			std::string s;
+			for (int i = 0; i < n; i++)
+				s += c;
+			return s;
+		};
+		Equal(descricao(times("\xc3\xa9", 140)), std::string("ok"), "descricao: 140 two-byte characters (280 bytes)");
+		Equal(descricao(times("\xc3\xa9", 141)), std::string("refused"), "descricao: 141 two-byte characters");
+		Equal(descricao(times("\xe2\x82\xac", 140)), std::string("ok"), "descricao: 140 euro signs (420 bytes)");
+		Equal(descricao(times("\xf0\x9f\x92\xb8", 140)), std::string("ok"), "descricao: 140 emoji (560 bytes)");
+		Equal(descricao(times("\xf0\x9f\x92\xb8", 141)), std::string("refused"), "descricao: 141 emoji");
+		Equal(descricao(times("a", 140)), std::string("ok"), "descricao: 140 ASCII characters");
+		Equal(descricao(times("a", 141)), std::string("refused"), "descricao: 141 ASCII characters");
+		Equal(descricao(""), std::string("ok"), "descricao: empty");
+		Equal(descricao("NF \xc3"), std::string("refused"), "descricao: a truncated UTF-8 sequence");
+		Equal(descricao("\xc0\xaf"), std::string("refused"), "descricao: an overlong form");
+		Equal(descricao("\xed\xa0\x80"), std::string("refused"), "descricao: a UTF-16 surrogate");
+		Equal(descricao("\xf4\x90\x80\x80"), std::string("refused"), "descricao: beyond U+10FFFF");
+		Equal(std::string(ErrorOf([&] { ValidateDescricao(times("\xc3\xa9", 141)); }).what()),
+		      std::string("invalid descricao: at most 140 characters, this one has 141"), "the descricao message counts characters");
+
+		// The body of POST /banking/v2/pix.
+		const std::string nf = "NF 1234", day = "2025-03-17";
+		Equal(PaymentBody("150.50", "fornecedor@example.com", &nf, &day),
+		      std::string(R"({"valor":150.50,"dataPagamento":"2025-03-17","descricao":"NF 1234",)"
+		                  R"("destinatario":{"tipo":"CHAVE","chave":"fornecedor@example.com"}})"),
+		      "payment body: every field, valor a JSON number with its two decimals");
+		Equal(PaymentBody("0.01", "52998224725", nullptr, nullptr),
+		      std::string(R"({"valor":0.01,"destinatario":{"tipo":"CHAVE","chave":"52998224725"}})"),
+		      "payment body: no date, no description");
+		Equal(PaymentBody("9999999999999.99", "52998224725", nullptr, nullptr),
+		      std::string(R"({"valor":9999999999999.99,"destinatario":{"tipo":"CHAVE","chave":"52998224725"}})"),
+		      "payment body: 15 significant digits written as given (a double would not)");
+		const std::string tricky = "NF \"12\" \\ a/b\nS\xc3\xa3o Paulo\t\x01";
+		std::string tb = PaymentBody("1.00", "a@b.com", &tricky, nullptr);
+		Equal(tb, std::string(R"({"valor":1.00,"descricao":"NF \"12\" \\ a/b\nS)") + "\xc3\xa3" +
+		              R"(o Paulo\t\u0001","destinatario":{"tipo":"CHAVE","chave":"a@b.com"}})",
+		      "payment body: quotes, backslash and control characters escaped, UTF-8 as is");
+		rapidjson::Document back;
+		back.Parse(tb.c_str(), tb.size());
+		Check(!back.HasParseError() && back.IsObject() && json::GetString(back, "descricao") == tricky,
+		      "payment body: the description reads back exactly");
+		for (const char *bad : {"150.5", "150", "1e5", "0150.00", "-1.00", "", "1.00,"})
+			Equal(Thrown([&] { PaymentBody(bad, "a@b.com", nullptr, nullptr); }).first, std::string("XX000"),
+			      std::string("payment body refuses non-canonical valor \"") + bad + "\"");
+		const std::string bad_day = "2025-3-17";
+		Equal(Thrown([&] { PaymentBody("1.00", "a@b.com", nullptr, &bad_day); }).first, std::string("XX000"),
+		      "payment body refuses a date not YYYY-MM-DD");
+
+		// The answer of POST /banking/v2/pix.
+		PaymentAnswer a = ParsePaymentAnswer(R"({"tipoRetorno":"PROCESSADO","codigoSolicitacao":"c42f0787-02cb-4b31-827e-459ec9d7ece1",
+		                                        "dataPagamento":"2022-03-15","dataOperacao":"2022-03-14"})");
+		Check(a.tipo_retorno == "PROCESSADO" && a.codigo_solicitacao == "c42f0787-02cb-4b31-827e-459ec9d7ece1" &&
+		          a.data_pagamento == "2022-03-15" && a.data_operacao == "2022-03-14" && a.end_to_end.empty(),
+		      "payment answer: the reference's PROCESSADO example");
+		a = ParsePaymentAnswer(R"({"tipoRetorno":"APROVACAO","codigoSolicitacao":"C42F0787-02CB-4B31-827E-459EC9D7ECE1",
+		                          "endToEndId":"E00416968202309302034aqtneKsYCqs"})");
+		Check(a.tipo_retorno == "APROVACAO" && a.codigo_solicitacao == "C42F0787-02CB-4B31-827E-459EC9D7ECE1" &&
+		          a.end_to_end == "E00416968202309302034aqtneKsYCqs" && a.data_pagamento.empty(),
+		      "payment answer: APROVACAO, legacy endToEndId kept, no dates");
+		a = ParsePaymentAnswer(R"({"tipoRetorno":"NOVIDADE","codigoSolicitacao":"c42f0787-02cb-4b31-827e-459ec9d7ece1",
+		                          "dataPagamento":20220315,"dataOperacao":"15/03/2022","endToEndId":7})");
+		Check(a.tipo_retorno == "NOVIDADE" && a.data_pagamento.empty() && a.data_operacao.empty() && a.end_to_end.empty(),
+		      "payment answer: an unknown tipoRetorno is kept; ill-typed informational fields are left empty");
+		int unusable = 0;
+		const char *answers[] = {
+		    R"({"codigoSolicitacao":"c42f0787-02cb-4b31-827e-459ec9d7ece1"})",
+		    R"({"tipoRetorno":"","codigoSolicitacao":"c42f0787-02cb-4b31-827e-459ec9d7ece1"})",
+		    R"({"tipoRetorno":1,"codigoSolicitacao":"c42f0787-02cb-4b31-827e-459ec9d7ece1"})",
+		    R"({"tipoRetorno":"PROCESSADO"})",
+		    R"({"tipoRetorno":"PROCESSADO","codigoSolicitacao":null})",
+		    R"({"tipoRetorno":"PROCESSADO","codigoSolicitacao":12345})",
+		    R"({"tipoRetorno":"PROCESSADO","codigoSolicitacao":"c42f0787"})",
+		    R"({"tipoRetorno":"PROCESSADO","codigoSolicitacao":"c42f0787-02cb-4b31-827e-459ec9d7ecez"})",
+		    R"([{"tipoRetorno":"PROCESSADO","codigoSolicitacao":"c42f0787-02cb-4b31-827e-459ec9d7ece1"}])",
+		    R"({"tipoRetorno":"PROCESSADO","codigoSolicitacao":"c42f0787-02cb-4b31-827e-459ec9d7ece1")",
+		    "",
+		    "<html>bad gateway</html>",
+		};
+		for (const char *b : answers)
+			unusable += Thrown([&] { ParsePaymentAnswer(b); }).first == "HV00K";
+		Check(unusable == 12, "payment answers without a usable codigoSolicitacao or tipoRetorno are HV00K errors (" +
+		                          std::to_string(unusable) + " of 12)");
+		Check(ErrorOf([] { ParsePaymentAnswer(R"({"tipoRetorno":"PROCESSADO"})"); }).Detail().find("PROCESSADO") !=
+		          std::string::npos,
+		      "an unusable payment answer is shown in DETAIL");
+
+		// The answer of GET /banking/v2/pix/{codigoSolicitacao}.
+		PaymentStatus st = ParsePaymentStatus(R"({"transacaoPix":{"contaCorrente":"12345678","erros":[],
+		    "endToEnd":"E00416968202309302034aqtneKsYCqs","valor":0.01,"status":"PAGO",
+		    "codigoSolicitacao":"c42f0787-02cb-4b31-827e-459ec9d7ece1"},
+		    "historico":[{"status":"CRIADO"},{"status":"PAGO"}]})");
+		Check(st.status == "PAGO" && st.end_to_end == "E00416968202309302034aqtneKsYCqs" && st.errors.empty(),
+		      "payment status: the reference's PAGO example");
+		st = ParsePaymentStatus(R"({"transacaoPix":{"status":"FALHA","erros":[
+		    {"codigoErro":"SALDO","descricaoErro":"Saldo insuficiente","codigoErroComplementar":"X"},
+		    {"codigoErro":42,"descricaoErro":"Outro"},{"descricaoErro":"Sem codigo"},{"codigoErro":null},"junk"]}})");
+		Equal(st.errors, std::string("SALDO: Saldo insuficiente; 42: Outro; Sem codigo"), "payment status: erros joined");
+		Check(st.end_to_end.empty(), "payment status: no endToEnd yet is empty");
+		st = ParsePaymentStatus(R"({"transacaoPix":{"status":"AGUARDANDO_APROVACAO","erros":"none","endToEnd":null}})");
+		Check(st.status == "AGUARDANDO_APROVACAO" && st.errors.empty() && st.end_to_end.empty(),
+		      "payment status: ill-typed erros and endToEnd are empty");
+		int no_status = 0;
+		for (const char *b : {R"({})", R"({"transacaoPix":null})", R"({"transacaoPix":"PAGO"})",
+		                      R"({"transacaoPix":{"status":""}})", R"({"transacaoPix":{"status":1}})",
+		                      R"({"status":"PAGO"})", "[]", "not json"})
+			no_status += Thrown([&] { ParsePaymentStatus(b); }).first == "HV00K";
+		Check(no_status == 8, "payment statuses without transacaoPix.status are HV00K errors (" + std::to_string(no_status) +
+		                          " of 8)");
+
+		Check(OutcomeOf("PAGO") == Outcome::kPaid, "PAGO is paid");
+		int failed = 0;
+		for (const char *f : {"REPROVADO", "EXPIRADO", "CANCELADO", "FALHA", "CANCELADO_SEM_SALDO", "NAO_DEBITADO",
+		                      "AGENDAMENTO_CANCELADO"})
+			failed += OutcomeOf(f) == Outcome::kFailed;
+		Check(failed == 7, "the seven failure statuses are failed");
+		int pending = 0;
+		for (const char *f : {"CRIADO", "AGUARDANDO_APROVACAO", "APROVADO", "AGENDADO", "ENVIADO", "DEBITADO",
+		                      "PARCIALMENTE_DEBITADO", "PARCIALMENTE_PAGO", "PIX_PAGO", "pago", "", "NOVO"})
+			pending += OutcomeOf(f) == Outcome::kPending;
+		Check(pending == 12, "every other status, unknown ones included, is pending (" + std::to_string(pending) + " of 12)");
 	}
 
 	std::printf("# unit tests: %d failed\n", failures);
