@@ -406,14 +406,32 @@ BankClient::WaitTurn(const HttpRequest &req, Waiter &waiter, CallStats &stats)
 	}
 }
 
+int
+MaxAttempts(Retry retry, const char *method)
+{
+	switch (retry) {
+	case Retry::kRead:
+		// Only reads are repeated: a POST that creates something (a payment) is repeated only
+		// by the payment ledger, with the same idempotency key.
+		if (std::strcmp(method, "GET") != 0)
+			throw Error(sqlstate::kInternal, std::string("a ") + method + " is never repeated by the HTTP client",
+			            "Retry::kRead was asked for a " + std::string(method) + " request.",
+			            "Send it with Retry::kOnce.");
+		return kMaxAttempts;
+	case Retry::kTokenGrant:
+		return kMaxAttempts;
+	case Retry::kOnce:
+		return 1;
+	}
+	return 1;
+}
+
 HttpResponse
 BankClient::Send(const HttpRequest &req, Waiter &waiter, CallStats &stats, Retry retry)
 {
-	// Only reads and the token grant are repeated: a POST that creates something (a payment)
-	// is retried only through the payment ledger, with the same idempotency key.
-	bool repeatable = retry == Retry::kTokenGrant || (retry == Retry::kIdempotent && std::strcmp(req.method, "GET") == 0);
+	const int attempts = MaxAttempts(retry, req.method);  // throws before anything is sent
 	for (int attempt = 0;; attempt++) {
-		bool last = !repeatable || attempt + 1 >= kMaxAttempts;
+		bool last = attempt + 1 >= attempts;
 		WaitTurn(req, waiter, stats);
 		HttpResponse resp;
 		stats.calls++;
@@ -536,6 +554,29 @@ BankClient::GetAny(const std::string &path_and_query, const std::string &scope, 
 	HttpRequest req;
 	req.method = "GET";
 	req.url = cfg_.base_url + path_and_query;
+	return Authorized(std::move(req), scope, waiter, stats, retry);
+}
+
+HttpResponse
+BankClient::PostAny(const std::string &path, const std::string &json_body, const std::vector<std::string> &headers,
+                    const std::string &scope, Waiter &waiter, CallStats &stats, Retry retry)
+{
+	HttpRequest req;
+	req.method = "POST";
+	(void) MaxAttempts(retry, req.method);  // kRead: thrown before a token is asked for
+	req.url = cfg_.base_url + path;
+	req.content_type = "application/json";
+	req.body = json_body;
+	for (const std::string &h : headers)
+		if (h.find_first_of("\r\n") != std::string::npos || h.find(':') == std::string::npos)
+			throw Error(sqlstate::kInternal, "a request header must be one \"name: value\" line");
+	req.headers = headers;
+	return Authorized(std::move(req), scope, waiter, stats, retry);
+}
+
+HttpResponse
+BankClient::Authorized(HttpRequest req, const std::string &scope, Waiter &waiter, CallStats &stats, Retry retry)
+{
 	if (!cfg_.conta_corrente.empty())
 		req.headers.push_back("x-conta-corrente: " + cfg_.conta_corrente);
 	for (int renewal = 0;; renewal++) {

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace pix {
 
@@ -39,10 +40,18 @@ struct CallStats {
 	long long rate_waits = 0;  // calls that waited for the client-side rate limit
 };
 
-// kIdempotent: GET requests are repeated (bounded, jittered backoff) after 429, 5xx and a
-// lost or refused connection; any other method is sent once. kTokenGrant: the token request,
-// which creates nothing at the bank, is repeated like a GET. kNever: sent once.
-enum class Retry { kIdempotent, kTokenGrant, kNever };
+// How often the HTTP client may send one request; every request states it.
+// kRead: a GET, repeated (bounded, jittered backoff) after 429, 5xx and a lost or refused
+// connection; asking it for any other method is a programming error, thrown before
+// anything is sent. kTokenGrant: the token request, which creates nothing at the bank, is
+// repeated like a GET. kOnce: sent exactly once, never repeated by the client for any
+// reason (429 and 5xx included); the caller decides what comes next (a payment is repeated
+// only by its ledger, with the same x-id-idempotente).
+enum class Retry { kRead, kTokenGrant, kOnce };
+
+// How many times a request of `method` may be sent under `retry` (1 for kOnce). Throws
+// pix::Error (XX000) for kRead with a method other than GET.
+int MaxAttempts(Retry retry, const char *method);
 
 // The bank keeps at most one statement scroll per account and frees it only when it is read
 // to its end (hasMore false) or after 6 minutes without a request; there is no close call.
@@ -69,13 +78,23 @@ class BankClient {
 public:
 	explicit BankClient(ServerConfig cfg);
 
-	// GET base_url + path_and_query with a token carrying `scope`. Returns the 2xx answer;
-	// any other answer or failure is thrown as pix::Error.
+	// GET base_url + path_and_query with a token carrying `scope` (renewed once on a 401)
+	// and x-conta-corrente. Returns the 2xx answer; any other answer or failure is thrown as
+	// pix::Error.
 	HttpResponse Get(const std::string &path_and_query, const std::string &scope, Waiter &waiter,
-	                 CallStats &stats, Retry retry = Retry::kIdempotent);
+	                 CallStats &stats, Retry retry);
 	// The same, but returns the bank's final answer whatever its status.
 	HttpResponse GetAny(const std::string &path_and_query, const std::string &scope, Waiter &waiter,
-	                    CallStats &stats, Retry retry = Retry::kIdempotent);
+	                    CallStats &stats, Retry retry);
+	// POST base_url + path with an application/json body, a token carrying `scope` (renewed
+	// once on a 401: the same request with the same headers is sent again, which the bank
+	// refused unread), x-conta-corrente and the extra `headers` (e.g. "x-id-idempotente:
+	// <uuid>"). Returns the bank's final answer whatever its status; transport failures
+	// throw. Retry::kRead throws before anything is sent (a POST is never repeated by the
+	// HTTP client).
+	HttpResponse PostAny(const std::string &path, const std::string &json_body,
+	                     const std::vector<std::string> &headers, const std::string &scope, Waiter &waiter,
+	                     CallStats &stats, Retry retry);
 
 	// The bank account this client reads (base URL, client_id and conta_corrente): user
 	// mappings that agree on all three share the account's one statement scroll.
@@ -104,6 +123,9 @@ private:
 	std::string MintToken(const std::string &scope, Waiter &waiter, CallStats &stats, long long &renew_at_ms);
 	Digest TokenKey(const std::string &scope) const;
 	HttpResponse Send(const HttpRequest &req, Waiter &waiter, CallStats &stats, Retry retry);
+	// req with a token for `scope` and x-conta-corrente, renewed once on a 401.
+	HttpResponse Authorized(HttpRequest req, const std::string &scope, Waiter &waiter, CallStats &stats,
+	                        Retry retry);
 	// Waits for the client-side rate limit of the request's endpoint; fails at once when the
 	// wait would outlast the statement (statement_timeout).
 	void WaitTurn(const HttpRequest &req, Waiter &waiter, CallStats &stats);

@@ -69,7 +69,7 @@ DrainScroll(BankClient &client, const std::string &account, Waiter &waiter, Call
 			DropHeldScroll(account);
 			return;
 		}
-		HttpResponse r = client.GetAny(h->prefix + UrlEncode(h->scroll_id) + h->suffix, h->scope, waiter, stats);
+		HttpResponse r = client.GetAny(h->prefix + UrlEncode(h->scroll_id) + h->suffix, h->scope, waiter, stats, Retry::kRead);
 		rapidjson::Document doc;
 		bool parsed = !doc.Parse(r.body.c_str(), r.body.size()).HasParseError() && doc.IsObject();
 		if (r.status < 200 || r.status >= 300) {
@@ -378,7 +378,7 @@ RowSource::FetchPage(Waiter &waiter)
 		CheckBudget();
 		rows_ = nullptr;
 		answer_.Release();  // the previous page's rows are used up
-		HttpResponse r = client_.Get(ep.http_path + (q.empty() ? "" : "?" + q), ep.scope, waiter, stats_);
+		HttpResponse r = client_.Get(ep.http_path + (q.empty() ? "" : "?" + q), ep.scope, waiter, stats_, Retry::kRead);
 		Parse(std::move(r.body));
 		stats_.pages++;
 		// Echo the asked-for parameters (and the echo-only fields) into the row when the
@@ -414,7 +414,7 @@ RowSource::FetchPage(Waiter &waiter)
 		rows_ = nullptr;
 		answer_.Release();  // the previous page's rows are used up
 		HttpResponse r = client_.Get(ep.http_path + Query(scroll_), ep.scope, waiter, stats_,
-		                             scroll_ ? Retry::kNever : Retry::kIdempotent);
+		                             scroll_ ? Retry::kOnce : Retry::kRead);
 		Parse(std::move(r.body));
 		stats_.pages++;
 		const rapidjson::Document &doc = answer_.Doc();
@@ -474,7 +474,7 @@ RowSource::FetchKey(Waiter &waiter)
 	while (!finished_ && key_ < plan_.keys.size()) {
 		const std::string path = plan_.ItemPath(plan_.keys[key_++]);
 		CheckBudget();
-		HttpResponse r = client_.GetAny(path, ep.scope, waiter, stats_);
+		HttpResponse r = client_.GetAny(path, ep.scope, waiter, stats_, Retry::kRead);
 		if (r.status == 404) {
 			rapidjson::Document doc;
 			if (!doc.Parse(r.body.c_str(), r.body.size()).HasParseError() && doc.IsObject())
@@ -549,7 +549,7 @@ RowSource::FetchListPage(Waiter &waiter)
 		list_rows_ = 0;
 	}
 	CheckBudget();
-	HttpResponse r = client_.Get(ep.http_path + Query(false), ep.scope, waiter, stats_);
+	HttpResponse r = client_.Get(ep.http_path + Query(false), ep.scope, waiter, stats_, Retry::kRead);
 	Parse(std::move(r.body));
 	stats_.pages++;
 	rapidjson::Document &doc = answer_.Doc();

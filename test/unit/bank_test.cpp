@@ -701,6 +701,72 @@ main()
 		Check(pending == 12, "every other status, unknown ones included, is pending (" + std::to_string(pending) + " of 12)");
 	}
 
+	// The retry policy is the caller's explicit choice (issue 8).
+	{
+		Check(MaxAttempts(Retry::kRead, "GET") == 3 && MaxAttempts(Retry::kTokenGrant, "POST") == 3 &&
+		          MaxAttempts(Retry::kOnce, "GET") == 1 && MaxAttempts(Retry::kOnce, "POST") == 1,
+		      "attempts: reads and the token grant up to 3, kOnce exactly 1");
+		auto thrown = Thrown([] { MaxAttempts(Retry::kRead, "POST"); });
+		Check(thrown.first == "XX000" && thrown.second == "a POST is never repeated by the HTTP client",
+		      "a POST asked with kRead is an internal error");
+
+		// A port that refuses connections: bound, never listening.
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		sockaddr_in addr{};
+		addr.sin_family = AF_INET;
+		addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		socklen_t len = sizeof addr;
+		bool bound = fd >= 0 && bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0 &&
+		             getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len) == 0;
+		Check(bound, "a refusing local port for the retry tests");
+		FixedTokens tokens;
+		ServerConfig cfg;
+		cfg.base_url = "https://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+		cfg.rate_limits = ParseRateLimits("off");
+		cfg.timeouts.connect_ms = 5000;
+		cfg.shared_tokens = &tokens;
+		BankClient client(cfg);
+		PollWaiter waiter;
+		const std::vector<std::string> key = {"x-id-idempotente: 6f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f"};
+		const std::string body = PaymentBody("1.00", "a@b.com", nullptr, nullptr);
+		auto post = [&](Retry retry, CallStats &stats, const std::vector<std::string> &headers) {
+			return Thrown([&] { client.PostAny(kPaymentPath, body, headers, kPaymentWriteScope, waiter, stats, retry); });
+		};
+		CallStats s1;
+		thrown = post(Retry::kRead, s1, key);
+		Check(thrown.first == "XX000" && thrown.second == "a POST is never repeated by the HTTP client" && s1.calls == 0,
+		      "PostAny with kRead throws before sending (" + std::to_string(s1.calls) + " calls)");
+		{
+			ServerConfig own = cfg;
+			own.shared_tokens = nullptr;  // no token yet: a send would first ask for one
+			BankClient fresh(own);
+			CallStats s;
+			thrown = Thrown([&] { fresh.PostAny(kPaymentPath, body, key, kPaymentWriteScope, waiter, s, Retry::kRead); });
+			Check(thrown.first == "XX000" && s.calls == 0 && s.tokens == 0,
+			      "PostAny with kRead throws before even a token is asked for (" + std::to_string(s.calls) + " calls)");
+		}
+		CallStats s2;
+		thrown = post(Retry::kOnce, s2, key);
+		Check(thrown.first == "HV00N" && s2.calls == 1 && s2.retries == 0,
+		      "PostAny with kOnce: a refused connection is tried once, then thrown (" + std::to_string(s2.calls) + " calls, " +
+		          thrown.first + ")");
+		CallStats s3;
+		thrown = post(Retry::kOnce, s3, {"x-id-idempotente: a\r\nx-evil: 1"});
+		Check(thrown.first == "XX000" && s3.calls == 0, "PostAny refuses a header with a line break, before sending");
+		CallStats s4;
+		auto t0 = std::chrono::steady_clock::now();
+		thrown = Thrown([&] { client.GetAny("/banking/v2/saldo", "extrato.read", waiter, s4, Retry::kRead); });
+		long ms = static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+		Check(thrown.first == "HV00N" && s4.calls == 3 && s4.retries == 2,
+		      "GetAny with kRead: a refused connection is tried 3 times (" + std::to_string(s4.calls) + " calls, " +
+		          std::to_string(ms) + " ms)");
+		CallStats s5;
+		thrown = Thrown([&] { client.GetAny("/banking/v2/saldo", "extrato.read", waiter, s5, Retry::kOnce); });
+		Check(thrown.first == "HV00N" && s5.calls == 1 && s5.retries == 0, "GetAny with kOnce: tried once");
+		if (fd >= 0)
+			close(fd);
+	}
+
 	std::printf("# unit tests: %d failed\n", failures);
 	return failures == 0 ? 0 : 1;
 }
