@@ -37,3 +37,89 @@ CREATE FUNCTION @extschema@.certificate_info(server text, OUT subject text, OUT 
 RETURNS record
 AS 'MODULE_PATHNAME', 'pix_fdw_certificate_info'
 LANGUAGE C STRICT STABLE;
+
+-- ---- Paying -------------------------------------------------------------------------------
+-- The ledger: one row per idempotency key. pix_fdw.pay() writes a row in the caller's
+-- transaction; after that transaction commits, a background worker ("pix_fdw sender") sends
+-- it once with x-id-idempotente = its key and follows it to a terminal state. Nothing else may
+-- write here: a trigger refuses every other INSERT, UPDATE, DELETE or TRUNCATE, and each row
+-- carries a seal (an HMAC over the request) that the sender checks, so a row written by any
+-- other means is never sent. Reading it is a matter of grants (none to PUBLIC).
+CREATE TABLE @extschema@.payments (
+    idempotency_key    uuid PRIMARY KEY,
+    server             name NOT NULL,
+    chave              text NOT NULL,
+    valor              numeric(15,2) NOT NULL CHECK (valor > 0),
+    descricao          text,
+    data_pagamento     date,
+    requested_by       regrole NOT NULL,
+    state              text NOT NULL DEFAULT 'queued'
+                       CHECK (state IN ('queued', 'sending', 'sent', 'paid', 'failed', 'uncertain')),
+    attempts           integer NOT NULL DEFAULT 0,
+    unanswered         integer NOT NULL DEFAULT 0,
+    codigo_solicitacao uuid,
+    tipo_retorno       text,
+    status             text,
+    end_to_end_id      text,
+    last_error         text,
+    queued_at          timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    sent_at            timestamptz,
+    checked_at         timestamptz,
+    finished_at        timestamptz,
+    next_attempt_at    timestamptz,
+    counted_on         date NOT NULL,
+    seal               bytea NOT NULL
+);
+CREATE INDEX payments_pending ON @extschema@.payments (next_attempt_at)
+    WHERE state IN ('queued', 'sending', 'sent');
+CREATE INDEX payments_daily ON @extschema@.payments (server, counted_on);
+CREATE UNIQUE INDEX payments_codigo ON @extschema@.payments (codigo_solicitacao);
+REVOKE ALL ON @extschema@.payments FROM PUBLIC;
+COMMENT ON TABLE @extschema@.payments IS
+  'Pix payments queued with pix_fdw.pay(): one row per idempotency key, written only by pix_fdw';
+COMMENT ON COLUMN @extschema@.payments.state IS
+  'queued: committed, not yet sent; sending: a POST is (or may have been) on its way; sent: the bank '
+  'accepted it (see tipo_retorno, status); paid: the bank says PAGO; failed: the bank refused it or it '
+  'ended unpaid (last_error); uncertain: refused on a retry after an attempt whose answer was lost - '
+  'check Internet Banking';
+COMMENT ON COLUMN @extschema@.payments.unanswered IS
+  'attempts that got no answer (timeout, lost connection, 5xx): the bank may or may not have recorded them';
+COMMENT ON COLUMN @extschema@.payments.counted_on IS
+  'the Brasília day this payment counts against the server option max_valor_diario';
+
+-- The key of the seals (random, made at CREATE EXTENSION; readable by its owner only).
+CREATE TABLE @extschema@.ledger_key (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    key      bytea NOT NULL
+);
+REVOKE ALL ON @extschema@.ledger_key FROM PUBLIC;
+INSERT INTO @extschema@.ledger_key (key)
+SELECT pg_catalog.decode(pg_catalog.replace(pg_catalog.gen_random_uuid()::text || pg_catalog.gen_random_uuid()::text
+                                            || pg_catalog.gen_random_uuid()::text, '-', ''), 'hex');
+
+-- Kept by pg_dump (a restore must not forget which keys were paid).
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.payments', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.ledger_key', '');
+
+CREATE FUNCTION @extschema@.ledger_guard()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'pix_fdw_ledger_guard'
+LANGUAGE C;
+CREATE TRIGGER ledger_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.payments
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.ledger_guard();
+CREATE TRIGGER ledger_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.ledger_key
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.ledger_guard();
+
+-- Queue a Pix payment; it is sent only after the calling transaction commits, once per key.
+CREATE FUNCTION @extschema@.pay(server name, chave text, valor numeric, descricao text DEFAULT NULL,
+                                data_pagamento date DEFAULT NULL, idempotency_key uuid DEFAULT NULL)
+RETURNS @extschema@.payments
+AS 'MODULE_PATHNAME', 'pix_fdw_pay'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE EXECUTE ON FUNCTION @extschema@.pay(name, text, numeric, text, date, uuid) FROM PUBLIC;
+
+-- Block until the bank has answered for that key (or the timeout passes); the ledger row.
+CREATE FUNCTION @extschema@.wait(idempotency_key uuid, timeout interval DEFAULT '30 s')
+RETURNS @extschema@.payments
+AS 'MODULE_PATHNAME', 'pix_fdw_wait'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;

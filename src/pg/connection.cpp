@@ -194,6 +194,7 @@ PG_FUNCTION_INFO_V1(pix_fdw_connections);
 Datum
 pix_fdw_disconnect(PG_FUNCTION_ARGS)
 {
+	ResumePayments();
 	Oid serverid = InvalidOid;
 	if (!PG_ARGISNULL(0))
 		serverid = GetForeignServerByName(text_to_cstring(PG_GETARG_TEXT_PP(0)), false)->serverid;
@@ -220,6 +221,7 @@ pix_fdw_disconnect(PG_FUNCTION_ARGS)
 Datum
 pix_fdw_certificate_info(PG_FUNCTION_ARGS)
 {
+	ResumePayments();
 	ForeignServer *server = GetForeignServerByName(text_to_cstring(PG_GETARG_TEXT_PP(0)), false);
 	UserMapping *um = GetUserMapping(GetUserId(), server->serverid);
 	ServerOptions opts = ReadServerOptions(server, um);
@@ -254,6 +256,7 @@ pix_fdw_certificate_info(PG_FUNCTION_ARGS)
 Datum
 pix_fdw_connections(PG_FUNCTION_ARGS)
 {
+	ResumePayments();
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 #if PG_VERSION_NUM >= 150000
 	InitMaterializedSRF(fcinfo, 0);

@@ -80,6 +80,14 @@ bool IsBankUrl(const char *url);
 // elsewhere: servers at other hosts, and url changes on servers with user mappings.
 void InstallServerPolicy();
 
+// ---- payments.cpp ------------------------------------------------------------------------
+
+// Once per backend: when committed payments are pending and no sender runs in this
+// database (after a restart, or when no worker slot was free at commit), starts one.
+void ResumePayments();
+// From _PG_init when preloaded: a launcher that starts each database's sender at start-up.
+void InstallPaymentLauncher();
+
 // ---- import.cpp --------------------------------------------------------------------------
 
 List *ImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid server_oid);

@@ -30,6 +30,12 @@ const OptionDef kOptions[] = {
     {"rate_limits", ForeignServerRelationId, false,
      "'on' (the bank's published per-minute limits, the default), 'off', or budgets such as 'extrato=10/min, "
      "token=5/min'"},
+    {"max_valor", ForeignServerRelationId, false,
+     "a positive amount with at most two decimals, such as '5000.00': the largest single payment pix_fdw.pay() "
+     "queues"},
+    {"max_valor_diario", ForeignServerRelationId, false,
+     "a positive amount with at most two decimals, such as '20000.00': the most pix_fdw.pay() queues per "
+     "Brasília calendar day"},
     {"client_id", UserMappingRelationId, false, "the integration's client id"},
     {"client_secret", UserMappingRelationId, false, "the integration's client secret"},
     {"cert_file", UserMappingRelationId, true, "a PEM certificate file readable by the server"},
@@ -214,6 +220,24 @@ ParseWindow(const char *value)
 	return result;
 }
 
+// "150", "150.5", "150.50": 1 to 13 digits, at most two decimals, not zero.
+bool
+IsAmount(const char *s)
+{
+	size_t whole = strspn(s, "0123456789");
+	if (whole == 0 || whole > 13)
+		return false;
+	const char *rest = s + whole;
+	if (*rest == '.') {
+		size_t frac = strspn(rest + 1, "0123456789");
+		if (frac == 0 || frac > 2 || rest[1 + frac] != '\0')
+			return false;
+	} else if (*rest != '\0') {
+		return false;
+	}
+	return strspn(s, "0.") != strlen(s);
+}
+
 void
 ValidateValue(const OptionDef &o, const char *value)
 {
@@ -268,6 +292,9 @@ ValidateValue(const OptionDef &o, const char *value)
 			BadValue(o, nullptr);
 	} else if (strcmp(n, "max_calls") == 0) {
 		if (!AllDigits(value) || strlen(value) > 6 || atoi(value) < 1 || atoi(value) > 100000)
+			BadValue(o, nullptr);
+	} else if (strcmp(n, "max_valor") == 0 || strcmp(n, "max_valor_diario") == 0) {
+		if (!IsAmount(value))
 			BadValue(o, nullptr);
 	} else if (strcmp(n, "page_size") == 0) {
 		if (!AllDigits(value) || strlen(value) > 5 || atoi(value) < 1 || atoi(value) > 10000)

@@ -499,6 +499,7 @@ BeginScan(ForeignScanState *node, int eflags)
 
 	Oid umid = InvalidOid;
 	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY)) {
+		ResumePayments();
 #if PG_VERSION_NUM >= 160000
 		Oid userid = OidIsValid(fsplan->checkAsUser) ? fsplan->checkAsUser : GetUserId();
 #else

@@ -1,0 +1,1104 @@
+// Paying from SQL: pix_fdw.pay() writes the ledger (pix_fdw.payments) in the caller's
+// transaction; after that transaction commits, a dynamic background worker, the sender, sends
+// each queued payment once with x-id-idempotente = its key, paced by the client-side rate
+// limits, and follows it with GET /banking/v2/pix/{codigoSolicitacao} to a terminal state.
+//
+// Exactly once per key: the sender commits "sending" before each POST, so after any failure
+// (timeout, 5xx, lost answer, a killed sender, a restart) the row is still sending or queued
+// and the next POST reuses the key; the bank answers a repeated key with its first answer.
+// One sender per database (a session advisory lock); it exits when nothing is pending, after
+// a last look that closes the race with a commit that arrives as it leaves.
+#include "pg/fdw.hpp"
+
+#include "pg/guard.hpp"
+
+#include "bank/payment.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "access/genam.h"
+#include "access/parallel.h"
+#include "access/heapam.h"
+#include "access/tableam.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_database.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/acl.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/snapmgr.h"
+}
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <cstring>
+
+namespace pix::pg {
+
+namespace {
+
+// Advisory lock keys (bigint): "pixfSEND" for the one sender of a database, and "pixd" plus
+// the server's OID for the daily total of a server.
+constexpr int64 kSenderLock = 0x7069786653454E44LL;
+constexpr int64 kDailyLockBase = 0x7069786400000000LL;
+
+// Non-zero while pix_fdw itself writes the ledger; the guard trigger refuses all else.
+int ledger_writes = 0;
+// This transaction queued a payment: start the sender when it commits.
+bool queued_in_xact = false;
+bool xact_callback_registered = false;
+// Pending payments were looked for once in this backend (the resume on first use).
+bool resume_checked = false;
+
+struct Ledger {
+	Oid nsp;
+	Oid relid;
+	Oid owner;
+	const char *schema;  // quoted
+};
+
+// The schema pix_fdw was created in (InvalidOid when it is not installed here).
+Oid
+ExtensionSchema()
+{
+	Oid nsp = InvalidOid;
+	Relation rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyData key;
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ, CStringGetDatum("pix_fdw"));
+	SysScanDesc scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	HeapTuple tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		nsp = reinterpret_cast<Form_pg_extension>(GETSTRUCT(tup))->extnamespace;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return nsp;
+}
+
+Ledger
+FindLedger(bool missing_ok)
+{
+	Ledger l = {InvalidOid, InvalidOid, InvalidOid, nullptr};
+	l.nsp = ExtensionSchema();
+	if (OidIsValid(l.nsp))
+		l.relid = get_relname_relid("payments", l.nsp);
+	if (!OidIsValid(l.relid)) {
+		if (!missing_ok)
+			ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("the pix_fdw ledger (payments) does not exist"),
+			                errhint("Run CREATE EXTENSION pix_fdw (or ALTER EXTENSION pix_fdw UPDATE).")));
+		return l;
+	}
+	HeapTuple tup = SearchSysCache1(RELOID, ObjectIdGetDatum(l.relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", l.relid);
+	l.owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	l.schema = quote_identifier(get_namespace_name(l.nsp));
+	return l;
+}
+
+// Runs SPI work as the ledger's owner with search_path = pg_catalog, pg_temp, restoring the
+// caller's identity and settings however it ends.
+struct AsOwner {
+	Oid save_user;
+	int save_sec;
+	int guc_level;
+};
+
+AsOwner
+BecomeOwner(const Ledger &l)
+{
+	AsOwner a;
+	GetUserIdAndSecContext(&a.save_user, &a.save_sec);
+	SetUserIdAndSecContext(l.owner, a.save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	a.guc_level = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+	                         true, 0, false);
+	return a;
+}
+
+void
+RestoreUser(const AsOwner &a)
+{
+	AtEOXact_GUC(true, a.guc_level);
+	SetUserIdAndSecContext(a.save_user, a.save_sec);
+}
+
+// SPI_execute_with_args with the ledger open for pix_fdw's own writes.
+int
+LedgerExec(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls, bool read_only, long count)
+{
+	int rc;
+	ledger_writes++;
+	PG_TRY();
+	{
+		rc = SPI_execute_with_args(sql, nargs, types, values, nulls, read_only, count);
+	}
+	PG_FINALLY();
+	{
+		ledger_writes--;
+	}
+	PG_END_TRY();
+	if (rc < 0)
+		elog(ERROR, "SPI_execute_with_args failed (%d): %s", rc, sql);
+	return rc;
+}
+
+// A read with the latest committed state (whatever the caller's isolation level): what
+// other transactions committed after ours began counts for limits and keys.
+int
+ExecLatest(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls)
+{
+	SPIPlanPtr plan = SPI_prepare(sql, nargs, types);
+	if (!plan)
+		elog(ERROR, "SPI_prepare failed: %s", sql);
+	int rc = SPI_execute_snapshot(plan, values, nulls, GetLatestSnapshot(), InvalidSnapshot, false, false, 0);
+	if (rc < 0)
+		elog(ERROR, "SPI_execute_snapshot failed (%d): %s", rc, sql);
+	return rc;
+}
+
+char *
+Sql(const Ledger &l, const char *fmt)
+{
+	// fmt has one %s for the schema, used as many times as it appears (positional %1$s).
+	return psprintf(fmt, l.schema);
+}
+
+// "YYYY-MM-DD" of a date (the bank's format; independent of DateStyle).
+char *
+DateText(DateADT d)
+{
+	int y, m, dd;
+	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &dd);
+	return psprintf("%04d-%02d-%02d", y, m, dd);
+}
+
+// The seal of a ledger row: HMAC-SHA256 under the ledger key over the request, each field
+// length-prefixed. pay() seals what it writes; the sender sends only rows whose seal matches.
+bytea *
+Seal(const bytea *key, const char *idem, const char *server, const char *chave, const char *valor,
+     const char *descricao, const char *data_pagamento, Oid requested_by)
+{
+	StringInfoData buf;
+	initStringInfo(&buf);
+	const char *fields[] = {"pix_fdw ledger v1", idem, server, chave, valor, descricao, data_pagamento};
+	for (const char *f : fields) {
+		if (f)
+			appendStringInfo(&buf, "%zu:%s|", strlen(f), f);
+		else
+			appendStringInfoString(&buf, "-|");
+	}
+	appendStringInfo(&buf, "%u", requested_by);
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	if (!HMAC(EVP_sha256(), VARDATA_ANY(key), static_cast<int>(VARSIZE_ANY_EXHDR(key)),
+	          reinterpret_cast<const unsigned char *>(buf.data), buf.len, mac, &len))
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not compute the ledger seal")));
+	bytea *out = static_cast<bytea *>(palloc(VARHDRSZ + len));
+	SET_VARSIZE(out, VARHDRSZ + len);
+	memcpy(VARDATA(out), mac, len);
+	return out;
+}
+
+bytea *
+LedgerKey(const Ledger &l)
+{
+	if (LedgerExec(Sql(l, "SELECT key FROM %s.ledger_key"), 0, nullptr, nullptr, nullptr, true, 1) != SPI_OK_SELECT ||
+	    SPI_processed != 1)
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("the pix_fdw ledger key is missing"),
+		                errhint("Recreate the extension; the ledger key is made by CREATE EXTENSION pix_fdw.")));
+	bool isnull;
+	Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? nullptr : DatumGetByteaPCopy(d);
+}
+
+// ---- starting the sender ----------------------------------------------------------------
+
+// Registers the sender of this database. Raises nothing (it runs in a commit callback):
+// false when no background worker slot is free; the next call of a pix_fdw function tries
+// again.
+bool
+LaunchSender(Oid dboid)
+{
+	BackgroundWorker w;
+	memset(&w, 0, sizeof w);
+	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	w.bgw_restart_time = 5;  // a sender that dies (killed, crashed) comes back after 5 s
+	snprintf(w.bgw_library_name, BGW_MAXLEN, "pix_fdw");
+	snprintf(w.bgw_function_name, BGW_MAXLEN, "pix_fdw_sender_main");
+	snprintf(w.bgw_name, BGW_MAXLEN, "pix_fdw sender for database %u", dboid);
+	snprintf(w.bgw_type, BGW_MAXLEN, "pix_fdw sender");
+	w.bgw_main_arg = ObjectIdGetDatum(dboid);
+	w.bgw_notify_pid = 0;
+	return RegisterDynamicBackgroundWorker(&w, nullptr);
+}
+
+void
+PaymentsXactCallback(XactEvent event, void *)
+{
+	if (event == XACT_EVENT_COMMIT && queued_in_xact)
+		(void) LaunchSender(MyDatabaseId);
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		queued_in_xact = false;
+	if (event == XACT_EVENT_ABORT)
+		ledger_writes = 0;
+}
+
+void
+RegisterCallbacks()
+{
+	if (!xact_callback_registered) {
+		RegisterXactCallback(PaymentsXactCallback, nullptr);
+		xact_callback_registered = true;
+	}
+}
+
+// Is a sender running in this database? (It holds the sender lock for its whole life.)
+bool
+SenderRunning()
+{
+	Oid types[1] = {INT8OID};
+	Datum values[1] = {Int64GetDatum(kSenderLock)};
+	if (SPI_execute_with_args("SELECT pg_catalog.pg_try_advisory_lock($1)", 1, types, values, nullptr, false, 1) !=
+	    SPI_OK_SELECT)
+		elog(ERROR, "could not probe the pix_fdw sender lock");
+	bool isnull;
+	bool got = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (got)
+		(void) SPI_execute_with_args("SELECT pg_catalog.pg_advisory_unlock($1)", 1, types, values, nullptr, false, 1);
+	return !got;
+}
+
+// Resume on first use: once per backend (and whenever force is set), if committed payments
+// are pending and no sender runs, start one.
+void
+EnsureSender(bool force)
+{
+	if ((resume_checked && !force) || RecoveryInProgress() || !IsTransactionState() || IsParallelWorker() ||
+	    !IsUnderPostmaster)
+		return;
+	resume_checked = true;
+	Ledger l = FindLedger(true);
+	if (!OidIsValid(l.relid))
+		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	AsOwner a = BecomeOwner(l);
+	bool pending = false;
+	if (ExecLatest(Sql(l, "SELECT 1 FROM %s.payments WHERE state IN ('queued', 'sending', 'sent') LIMIT 1"), 0,
+	               nullptr, nullptr, nullptr) == SPI_OK_SELECT)
+		pending = SPI_processed > 0;
+	bool running = pending && SenderRunning();
+	RestoreUser(a);
+	SPI_finish();
+	if (pending && !running && !LaunchSender(MyDatabaseId))
+		ereport(WARNING, (errmsg("could not start the pix_fdw sender: no background worker slot is free"),
+		                  errhint("Pending payments wait until one is; raise max_worker_processes.")));
+}
+
+// ---- pay() ------------------------------------------------------------------------------
+
+// The ledger row as the function's result, formed in the caller's memory context (SPI's
+// goes away at SPI_finish). The SPI row may carry extra columns after the ledger's.
+Datum
+FormResult(FunctionCallInfo fcinfo, MemoryContext caller_cxt, HeapTuple spi_tuple, TupleDesc spi_desc)
+{
+	TupleDesc desc;
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	Datum *values = static_cast<Datum *>(palloc(sizeof(Datum) * spi_desc->natts));
+	bool *nulls = static_cast<bool *>(palloc(sizeof(bool) * spi_desc->natts));
+	heap_deform_tuple(spi_tuple, spi_desc, values, nulls);
+	if (spi_desc->natts < desc->natts)
+		elog(ERROR, "the ledger row has %d columns, its type %d", spi_desc->natts, desc->natts);
+	MemoryContext old = MemoryContextSwitchTo(caller_cxt);
+	HeapTuple t = heap_form_tuple(BlessTupleDesc(desc), values, nulls);
+	Datum d = HeapTupleGetDatum(t);
+	MemoryContextSwitchTo(old);
+	return d;
+}
+
+const char *
+Opt(List *options, const char *name)
+{
+	ListCell *lc;
+	foreach (lc, options) {
+		DefElem *def = static_cast<DefElem *>(lfirst(lc));
+		if (strcmp(def->defname, name) == 0)
+			return defGetString(def);
+	}
+	return nullptr;
+}
+
+Datum
+NumericFromText(const char *s)
+{
+	return DirectFunctionCall3(numeric_in, CStringGetDatum(s), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+}
+
+// A key already in the ledger: the same request returns its row; anything else is an error
+// that names what differs. Returns false when the key is not there.
+bool
+ExistingKey(const Ledger &l, Datum key, Datum *args, const char *nulls, Oid caller, HeapTuple *row, TupleDesc *desc)
+{
+	Oid types[7] = {UUIDOID, NAMEOID, TEXTOID, NUMERICOID, TEXTOID, DATEOID, OIDOID};
+	Datum values[7] = {key, args[0], args[1], args[2], args[3], args[4], ObjectIdGetDatum(caller)};
+	char n[8] = "       ";
+	for (int i = 0; i < 5; i++)
+		n[i + 1] = nulls[i];
+	const char *sql =
+	    "SELECT p.*, p.server = $2, p.chave = $3, p.valor = $4, p.descricao IS NOT DISTINCT FROM $5, "
+	    "p.data_pagamento IS NOT DISTINCT FROM $6, p.requested_by::oid = $7 "
+	    "FROM %s.payments p WHERE p.idempotency_key = $1";
+	if (ExecLatest(Sql(l, sql), 7, types, values, n) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the ledger");
+	if (SPI_processed == 0)
+		return false;
+	HeapTuple t = SPI_tuptable->vals[0];
+	TupleDesc d = SPI_tuptable->tupdesc;
+	int base = d->natts - 6;
+	const char *what[6] = {"server", "chave", "valor", "descricao", "data_pagamento", "requested_by"};
+	StringInfoData diff;
+	initStringInfo(&diff);
+	for (int i = 0; i < 6; i++) {
+		bool isnull;
+		Datum same = SPI_getbinval(t, d, base + i + 1, &isnull);
+		if (isnull || !DatumGetBool(same))
+			appendStringInfo(&diff, "%s%s", diff.len ? ", " : "", what[i]);
+	}
+	if (diff.len)
+		ereport(ERROR, (errcode(ERRCODE_UNIQUE_VIOLATION),
+		                errmsg("idempotency key %s is already in the ledger for another payment",
+		                       DatumGetCString(DirectFunctionCall1(uuid_out, key))),
+		                errdetail("The ledger's payment differs in: %s.", diff.data),
+		                errhint("Reuse a key only to repeat the same payment; give a new payment a new key (or none, "
+		                        "and pix_fdw makes one).")));
+	*row = t;
+	*desc = d;
+	return true;
+}
+
+[[noreturn]] void
+RefuseLimit(const char *option, const char *limit, const char *detail)
+{
+	ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("payment refused: over the server option %s (%s)", option, limit),
+	                errdetail("%s", detail),
+	                errhint("A superuser or the server's owner can raise it with ALTER SERVER ... OPTIONS (SET %s '...').",
+	                        option)));
+	pg_unreachable();
+}
+
+
+// ---- the sender ---------------------------------------------------------------------------
+
+constexpr const char *kPayPath = "/banking/v2/pix";
+constexpr const char *kPayScope = "pagamento-pix.write";
+constexpr const char *kStatusScope = "pagamento-pix.read";
+
+// Everything the sender needs from a ledger row between its transactions (step context).
+struct Payment {
+	char *key, *server, *chave, *valor, *descricao, *data_pagamento, *codigo;
+	Oid requested_by;
+	int attempts, unanswered;
+	bytea *seal;
+	int64 age_ms;  // since sent_at (status checks)
+};
+
+enum class Answer { kAccepted, kRateLimited, kUnknown, kRefused };
+
+struct SendResult {
+	Answer answer = Answer::kUnknown;
+	long retry_after = -1;
+	char tipo_retorno[64] = "";
+	char codigo[64] = "";
+	char end_to_end[64] = "";
+	char error[2048] = "";
+};
+
+struct CheckResult {
+	bool ok = false;
+	int outcome = 0;  // 0 pending, 1 paid, 2 failed
+	char status[64] = "";
+	char end_to_end[64] = "";
+	char error[2048] = "";
+};
+
+char *
+Col(HeapTuple t, TupleDesc d, int i, MemoryContext cxt)
+{
+	char *v = SPI_getvalue(t, d, i);
+	return v ? MemoryContextStrdup(cxt, v) : nullptr;
+}
+
+void
+Begin()
+{
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+}
+
+void
+End()
+{
+	PopActiveSnapshot();
+	SPI_finish();
+	CommitTransactionCommand();
+}
+
+// The message of the error being handled (in PG_CATCH), copied into buf; then the error
+// state is cleared and the transaction aborted.
+void
+TakeError(char *buf, size_t size, MemoryContext cxt)
+{
+	MemoryContextSwitchTo(cxt);
+	ErrorData *e = CopyErrorData();
+	FlushErrorState();
+	snprintf(buf, size, "%s%s%s", e->message ? e->message : "error", e->detail ? " — " : "", e->detail ? e->detail : "");
+	FreeErrorData(e);
+	AbortOutOfAnyTransaction();
+}
+
+// The user mapping of the role that queued the payment, and its cached bank client.
+Oid
+PrepareClientFor(const char *server_name, Oid role)
+{
+	ForeignServer *server = GetForeignServerByName(server_name, false);
+	UserMapping *um = GetUserMapping(role, server->serverid);
+	PrepareBankClient(server, um);
+	return um->umid;
+}
+
+void
+Post(const Payment &p, SendResult &r)
+{
+	Oid umid = PrepareClientFor(p.server, p.requested_by);
+	CppGuard([&] {
+		auto client = CachedBankClient(umid);
+		std::string desc = p.descricao ? p.descricao : "";
+		std::string date = p.data_pagamento ? p.data_pagamento : "";
+		std::string body = pix::PaymentBody(p.valor, p.chave, p.descricao ? &desc : nullptr,
+		                                    p.data_pagamento ? &date : nullptr);
+		PgWaiter waiter;
+		pix::CallStats stats;
+		pix::HttpResponse resp = client->PostAny(kPayPath, body, {std::string("x-id-idempotente: ") + p.key},
+		                                         kPayScope, waiter, stats, pix::Retry::kOnce);
+		if (resp.status >= 200 && resp.status < 300) {
+			pix::PaymentAnswer a = pix::ParsePaymentAnswer(resp.body);  // throws: outcome unknown
+			r.answer = Answer::kAccepted;
+			snprintf(r.tipo_retorno, sizeof r.tipo_retorno, "%s", a.tipo_retorno.c_str());
+			snprintf(r.codigo, sizeof r.codigo, "%s", a.codigo_solicitacao.c_str());
+			snprintf(r.end_to_end, sizeof r.end_to_end, "%s", a.end_to_end.c_str());
+			return;
+		}
+		pix::Error e = pix::HttpError(resp, std::string("POST ") + kPayPath, kPayScope);
+		snprintf(r.error, sizeof r.error, "%s: %s", e.what(), e.Detail().c_str());
+		r.retry_after = resp.retry_after;
+		if (resp.status == 429)
+			r.answer = Answer::kRateLimited;
+		else if (resp.status >= 500 || resp.status == 408)
+			r.answer = Answer::kUnknown;  // the bank may have recorded it
+		else
+			r.answer = Answer::kRefused;  // 4xx: nothing was created
+	});
+}
+
+void
+CheckStatus(const Payment &p, CheckResult &r)
+{
+	Oid umid = PrepareClientFor(p.server, p.requested_by);
+	CppGuard([&] {
+		auto client = CachedBankClient(umid);
+		PgWaiter waiter;
+		pix::CallStats stats;
+		pix::HttpResponse resp =
+		    client->Get(std::string(kPayPath) + "/" + p.codigo, kStatusScope, waiter, stats, pix::Retry::kRead);
+		pix::PaymentStatus st = pix::ParsePaymentStatus(resp.body);
+		r.ok = true;
+		snprintf(r.status, sizeof r.status, "%s", st.status.c_str());
+		snprintf(r.end_to_end, sizeof r.end_to_end, "%s", st.end_to_end.c_str());
+		snprintf(r.error, sizeof r.error, "%s", st.errors.c_str());
+		pix::Outcome o = pix::OutcomeOf(st.status);
+		r.outcome = o == pix::Outcome::kPaid ? 1 : o == pix::Outcome::kFailed ? 2 : 0;
+	});
+}
+
+Datum
+TextOrNull(const char *s, char &null)
+{
+	null = s && *s ? ' ' : 'n';
+	return null == ' ' ? PointerGetDatum(cstring_to_text(s)) : (Datum) 0;
+}
+
+// One payment that is due to be sent: mark it sending (committed), POST it, record the answer.
+bool
+SendStep(const char *schema, MemoryContext cxt)
+{
+	Ledger l = {InvalidOid, InvalidOid, InvalidOid, schema};
+	Begin();
+	int rc = LedgerExec(Sql(l, "SELECT idempotency_key::text, server::text, chave, valor::text, descricao, "
+	                           "to_char(data_pagamento, 'YYYY-MM-DD'), requested_by::oid::text, attempts, unanswered, seal "
+	                           "FROM %s.payments WHERE state IN ('queued', 'sending') AND "
+	                           "(next_attempt_at IS NULL OR next_attempt_at <= now()) "
+	                           "ORDER BY queued_at, idempotency_key LIMIT 1 FOR UPDATE SKIP LOCKED"),
+	                    0, nullptr, nullptr, nullptr, false, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed == 0) {
+		End();
+		return false;
+	}
+	HeapTuple t = SPI_tuptable->vals[0];
+	TupleDesc d = SPI_tuptable->tupdesc;
+	Payment p;
+	p.key = Col(t, d, 1, cxt);
+	p.server = Col(t, d, 2, cxt);
+	p.chave = Col(t, d, 3, cxt);
+	p.valor = Col(t, d, 4, cxt);
+	p.descricao = Col(t, d, 5, cxt);
+	p.data_pagamento = Col(t, d, 6, cxt);
+	p.requested_by = static_cast<Oid>(strtoul(Col(t, d, 7, cxt), nullptr, 10));
+	p.attempts = atoi(Col(t, d, 8, cxt));
+	p.unanswered = atoi(Col(t, d, 9, cxt));
+	p.codigo = nullptr;
+	bool isnull;
+	Datum seal_d = SPI_getbinval(t, d, 10, &isnull);
+	bytea *stored = isnull ? nullptr : DatumGetByteaPP(seal_d);
+	bytea *expected = Seal(LedgerKey(l), p.key, p.server, p.chave, p.valor, p.descricao, p.data_pagamento,
+	                       p.requested_by);
+	Oid kt[1] = {TEXTOID};
+	Datum kv[1] = {PointerGetDatum(cstring_to_text(p.key))};
+	if (!stored || VARSIZE_ANY_EXHDR(stored) != VARSIZE_ANY_EXHDR(expected) ||
+	    memcmp(VARDATA_ANY(stored), VARDATA_ANY(expected), VARSIZE_ANY_EXHDR(expected)) != 0) {
+		LedgerExec(Sql(l, "UPDATE %s.payments SET state = 'failed', finished_at = now(), next_attempt_at = NULL, "
+		                  "last_error = 'not sent: this row was not written by pix_fdw.pay() (its seal does not match "
+		                  "its contents)' WHERE idempotency_key = $1::uuid"),
+		           1, kt, kv, nullptr, false, 0);
+		End();
+		ereport(WARNING, (errmsg("pix_fdw sender: ledger row %s was not written by pix_fdw.pay(); not sent", p.key)));
+		return true;
+	}
+	LedgerExec(Sql(l, "UPDATE %s.payments SET state = 'sending', attempts = attempts + 1, next_attempt_at = NULL "
+	                  "WHERE idempotency_key = $1::uuid"),
+	           1, kt, kv, nullptr, false, 0);
+	End();  // committed before the POST: whatever happens next, the key is re-sent
+
+	static SendResult r;  // static: written inside PG_TRY, read after a longjmp
+	r = SendResult();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	PG_TRY();
+	{
+		Post(p, r);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		TakeError(r.error, sizeof r.error, cxt);
+		r.answer = Answer::kUnknown;
+	}
+	PG_END_TRY();
+
+	Begin();
+	Datum v[6];
+	char n[7] = "      ";
+	Oid types[6] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID};
+	v[0] = PointerGetDatum(cstring_to_text(p.key));
+	v[1] = TextOrNull(r.codigo, n[1]);
+	v[2] = TextOrNull(r.tipo_retorno, n[2]);
+	v[3] = TextOrNull(r.end_to_end, n[3]);
+	v[4] = TextOrNull(r.error, n[4]);
+	const char *sql = nullptr;
+	switch (r.answer) {
+	case Answer::kAccepted:
+		v[5] = Int32GetDatum(0);
+		sql = "UPDATE %s.payments SET state = 'sent', codigo_solicitacao = $2::uuid, tipo_retorno = $3, "
+		      "end_to_end_id = coalesce($4, end_to_end_id), last_error = NULL, sent_at = now(), "
+		      "next_attempt_at = now() + interval '1 s' * (1 + $6) WHERE idempotency_key = $1::uuid";
+		break;
+	case Answer::kRateLimited:
+		v[5] = Int32GetDatum(r.retry_after > 0 ? static_cast<int>(Min(r.retry_after, 3600L)) : 60);
+		sql = "UPDATE %s.payments SET state = 'queued', last_error = $5, "
+		      "next_attempt_at = now() + interval '1 s' * $6 WHERE idempotency_key = $1::uuid";
+		break;
+	case Answer::kUnknown:
+		v[5] = Int32GetDatum(Min(1 << Min(p.attempts, 9), 300));  // 1, 2, 4 ... 300 s
+		sql = "UPDATE %s.payments SET state = 'queued', unanswered = unanswered + 1, last_error = $5, "
+		      "next_attempt_at = now() + interval '1 s' * $6 WHERE idempotency_key = $1::uuid";
+		break;
+	case Answer::kRefused:
+		v[5] = Int32GetDatum(0);
+		sql = "UPDATE %s.payments SET state = CASE WHEN unanswered > 0 THEN 'uncertain' ELSE 'failed' END, "
+		      "last_error = $5, finished_at = now(), next_attempt_at = NULL WHERE idempotency_key = $1::uuid";
+		break;
+	}
+	LedgerExec(Sql(l, sql), 6, types, v, n, false, 0);
+	End();
+	return true;
+}
+
+// One sent payment whose status is due: ask the bank, record it, plan the next look.
+bool
+CheckStep(const char *schema, MemoryContext cxt)
+{
+	Ledger l = {InvalidOid, InvalidOid, InvalidOid, schema};
+	Begin();
+	int rc = LedgerExec(Sql(l, "SELECT idempotency_key::text, server::text, requested_by::oid::text, "
+	                           "codigo_solicitacao::text, (extract(epoch FROM now() - sent_at) * 1000)::bigint::text "
+	                           "FROM %s.payments WHERE state = 'sent' AND next_attempt_at <= now() "
+	                           "ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED"),
+	                    0, nullptr, nullptr, nullptr, false, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed == 0) {
+		End();
+		return false;
+	}
+	HeapTuple t = SPI_tuptable->vals[0];
+	TupleDesc d = SPI_tuptable->tupdesc;
+	Payment p;
+	memset(&p, 0, sizeof p);
+	p.key = Col(t, d, 1, cxt);
+	p.server = Col(t, d, 2, cxt);
+	p.requested_by = static_cast<Oid>(strtoul(Col(t, d, 3, cxt), nullptr, 10));
+	p.codigo = Col(t, d, 4, cxt);
+	char *age = Col(t, d, 5, cxt);
+	p.age_ms = age ? strtoll(age, nullptr, 10) : 0;
+	End();
+
+	static CheckResult r;  // static: written inside PG_TRY, read after a longjmp
+	r = CheckResult();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	PG_TRY();
+	{
+		CheckStatus(p, r);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		TakeError(r.error, sizeof r.error, cxt);
+		r.ok = false;
+	}
+	PG_END_TRY();
+
+	// Look again after a quarter of the payment's age: soon for a fresh one, every 10 minutes
+	// at most for one that waits for approval for hours.
+	int next_s = static_cast<int>(Max(Min(p.age_ms / 4000, (int64) 600), (int64) 2));
+	Begin();
+	Oid types[6] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID, INT4OID};
+	Datum v[6];
+	char n[7] = "      ";
+	v[0] = PointerGetDatum(cstring_to_text(p.key));
+	v[1] = TextOrNull(r.status, n[1]);
+	v[2] = TextOrNull(r.end_to_end, n[2]);
+	v[3] = TextOrNull(r.error, n[3]);
+	v[4] = Int32GetDatum(r.ok ? r.outcome : -1);
+	v[5] = Int32GetDatum(next_s);
+	LedgerExec(Sql(l, "UPDATE %s.payments SET checked_at = now(), "
+	                  "status = CASE WHEN $5 >= 0 THEN $2 ELSE status END, "
+	                  "end_to_end_id = coalesce($3, end_to_end_id), "
+	                  "last_error = CASE $5 WHEN 2 THEN coalesce($4, 'the bank says ' || $2) WHEN -1 THEN $4 END, "
+	                  "state = CASE $5 WHEN 1 THEN 'paid' WHEN 2 THEN 'failed' ELSE state END, "
+	                  "finished_at = CASE WHEN $5 IN (1, 2) THEN now() END, "
+	                  "next_attempt_at = CASE WHEN $5 IN (1, 2) THEN NULL ELSE now() + interval '1 s' * $6 END "
+	                  "WHERE idempotency_key = $1::uuid"),
+	           6, types, v, n, false, 0);
+	End();
+	return true;
+}
+
+// Seconds until the next payment is due (0: now; -1: nothing is pending at all).
+double
+NextDue(const char *schema)
+{
+	Ledger l = {InvalidOid, InvalidOid, InvalidOid, schema};
+	Begin();
+	LedgerExec(Sql(l, "SELECT count(*), bool_or(next_attempt_at IS NULL), "
+	                  "extract(epoch FROM min(next_attempt_at) - clock_timestamp())::float8 "
+	                  "FROM %s.payments WHERE state IN ('queued', 'sending', 'sent')"),
+	           0, nullptr, nullptr, nullptr, true, 1);
+	HeapTuple t = SPI_tuptable->vals[0];
+	TupleDesc d = SPI_tuptable->tupdesc;
+	bool isnull;
+	int64 count = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+	bool undated = DatumGetBool(SPI_getbinval(t, d, 2, &isnull)) && !isnull;
+	Datum due = SPI_getbinval(t, d, 3, &isnull);
+	double s = count == 0 ? -1 : undated || isnull ? 0 : Max(DatumGetFloat8(due), 0.0);
+	End();
+	return s;
+}
+
+bool
+SenderLock(bool take)
+{
+	Begin();
+	Oid types[1] = {INT8OID};
+	Datum values[1] = {Int64GetDatum(kSenderLock)};
+	SPI_execute_with_args(take ? "SELECT pg_catalog.pg_try_advisory_lock($1)" : "SELECT pg_catalog.pg_advisory_unlock($1)",
+	                      1, types, values, nullptr, false, 1);
+	bool isnull;
+	bool got = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	End();
+	return got;
+}
+
+}  // namespace
+
+void
+ResumePayments()
+{
+	EnsureSender(false);
+}
+
+void
+InstallPaymentLauncher()
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	BackgroundWorker w;
+	memset(&w, 0, sizeof w);
+	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	w.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(w.bgw_library_name, BGW_MAXLEN, "pix_fdw");
+	snprintf(w.bgw_function_name, BGW_MAXLEN, "pix_fdw_launcher_main");
+	snprintf(w.bgw_name, BGW_MAXLEN, "pix_fdw launcher");
+	snprintf(w.bgw_type, BGW_MAXLEN, "pix_fdw launcher");
+	RegisterBackgroundWorker(&w);
+}
+
+}  // namespace pix::pg
+
+using namespace pix::pg;
+
+#pragma GCC visibility push(default)
+extern "C" {
+
+PG_FUNCTION_INFO_V1(pix_fdw_pay);
+PG_FUNCTION_INFO_V1(pix_fdw_wait);
+PG_FUNCTION_INFO_V1(pix_fdw_ledger_guard);
+void pix_fdw_sender_main(Datum arg);
+void pix_fdw_launcher_main(Datum arg);
+
+// The statement trigger on the ledger: only pix_fdw writes it.
+Datum
+pix_fdw_ledger_guard(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED), errmsg("ledger_guard must be called as a trigger")));
+	TriggerData *td = reinterpret_cast<TriggerData *>(fcinfo->context);
+	if (ledger_writes <= 0)
+		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+		                errmsg("%s.%s is written only by pix_fdw (pix_fdw.pay() and its sender)",
+		                       get_namespace_name(RelationGetNamespace(td->tg_relation)),
+		                       RelationGetRelationName(td->tg_relation)),
+		                errhint("Queue a payment with pix_fdw.pay(server, chave, valor, ...). A row written by any "
+		                        "other means is never sent.")));
+	return PointerGetDatum(NULL);
+}
+
+// pix_fdw.pay(server, chave, valor, descricao, data_pagamento, idempotency_key): checks the
+// caller's rights and the request, then writes the ledger row (state queued) in the caller's
+// transaction and returns it. The sender starts when the transaction commits.
+Datum
+pix_fdw_pay(PG_FUNCTION_ARGS)
+{
+	const char *argname[3] = {"server", "chave", "valor"};
+	for (int i = 0; i < 3; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("pix_fdw.pay: %s must not be null", argname[i])));
+	Name server_name = PG_GETARG_NAME(0);
+	char *chave = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	Datum valor_in = PG_GETARG_DATUM(2);
+	char *descricao = PG_ARGISNULL(3) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	bool has_date = !PG_ARGISNULL(4);
+	DateADT data_pagamento = has_date ? PG_GETARG_DATEADT(4) : 0;
+
+	// Who may pay: USAGE on the server and a user mapping (EXECUTE was checked by the call).
+	Oid caller = GetUserId();
+	ForeignServer *server = GetForeignServerByName(NameStr(*server_name), false);
+	ForeignDataWrapper *fdw = GetForeignDataWrapper(server->fdwid);
+	if (strcmp(fdw->fdwname, "pix_fdw") != 0)
+		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+		                errmsg("server \"%s\" is not a pix_fdw server", server->servername)));
+#if PG_VERSION_NUM >= 160000
+	AclResult acl = object_aclcheck(ForeignServerRelationId, server->serverid, caller, ACL_USAGE);
+#else
+	AclResult acl = pg_foreign_server_aclcheck(server->serverid, caller, ACL_USAGE);
+#endif
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_FOREIGN_SERVER, server->servername);
+	(void) GetUserMapping(caller, server->serverid);  // errors when the caller has none
+
+	Ledger l = FindLedger(false);
+	RegisterCallbacks();
+	MemoryContext caller_cxt = CurrentMemoryContext;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	AsOwner as_owner = BecomeOwner(l);
+
+	pg_uuid_t *key = static_cast<pg_uuid_t *>(palloc(sizeof(pg_uuid_t)));
+	bool given_key = !PG_ARGISNULL(5);
+	if (given_key) {
+		memcpy(key, PG_GETARG_UUID_P(5), sizeof(pg_uuid_t));
+	} else {
+		if (!pg_strong_random(key->data, UUID_LEN))
+			ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate an idempotency key")));
+		key->data[6] = (key->data[6] & 0x0f) | 0x40;  // version 4
+		key->data[8] = (key->data[8] & 0x3f) | 0x80;  // RFC 4122 variant
+	}
+	Datum key_d = UUIDPGetDatum(key);
+	Datum args[5] = {PG_GETARG_DATUM(0), PointerGetDatum(cstring_to_text(chave)), valor_in,
+	                 descricao ? PointerGetDatum(cstring_to_text(descricao)) : (Datum) 0,
+	                 has_date ? DateADTGetDatum(data_pagamento) : (Datum) 0};
+	char nulls[5] = {' ', ' ', ' ', descricao ? ' ' : 'n', has_date ? ' ' : 'n'};
+	HeapTuple row;
+	TupleDesc row_desc;
+	// A key already in the ledger: the same request gets its row back and queues nothing,
+	// whatever has happened since (even if its date is now past).
+	if (given_key && ExistingKey(l, key_d, args, nulls, caller, &row, &row_desc)) {
+		RestoreUser(as_owner);
+		Datum result = FormResult(fcinfo, caller_cxt, row, row_desc);
+		SPI_finish();
+		PG_RETURN_DATUM(result);
+	}
+
+	// Validate the request (each error names its field).
+	char *valor_text = DatumGetCString(DirectFunctionCall1(numeric_out, valor_in));
+	struct {
+		char valor[32];
+	} v;
+	CppGuard([&] {
+		std::string s = pix::ValidateValor(valor_text);
+		snprintf(v.valor, sizeof v.valor, "%s", s.c_str());
+		(void) pix::ValidateChave(chave);
+		if (descricao)
+			pix::ValidateDescricao(descricao);
+	});
+	DateADT today = BankToday();
+	if (has_date && data_pagamento < today)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg("invalid data_pagamento: %s is before today in Brasília (%s)", DateText(data_pagamento),
+		                       DateText(today)),
+		                errhint("Leave data_pagamento out to pay today; a later date schedules the payment.")));
+	DateADT counted_on = has_date ? data_pagamento : today;
+
+	// The server's limits, with the ledger's latest committed state (and this transaction's).
+	const char *max_valor = Opt(server->options, "max_valor");
+	const char *max_diario = Opt(server->options, "max_valor_diario");
+	Datum valor2 = NumericFromText(v.valor);
+	if (max_valor &&
+	    DatumGetInt32(DirectFunctionCall2(numeric_cmp, valor2, NumericFromText(max_valor))) > 0)
+		RefuseLimit("max_valor", max_valor, psprintf("This payment is %s.", v.valor));
+	if (max_diario) {
+		Oid t1[1] = {INT8OID};
+		Datum v1[1] = {Int64GetDatum(kDailyLockBase + server->serverid)};
+		LedgerExec("SELECT pg_catalog.pg_advisory_xact_lock($1)", 1, t1, v1, nullptr, false, 1);
+		Oid t2[2] = {NAMEOID, DATEOID};
+		Datum v2[2] = {PG_GETARG_DATUM(0), DateADTGetDatum(counted_on)};
+		if (ExecLatest(Sql(l, "SELECT coalesce(sum(valor), 0)::text FROM %s.payments WHERE server = $1 AND "
+		                      "counted_on = $2 AND state NOT IN ('failed')"),
+		               2, t2, v2, nullptr) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the ledger's daily total");
+		char *total = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		Datum after = DirectFunctionCall2(numeric_add, NumericFromText(total), valor2);
+		if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, after, NumericFromText(max_diario))) > 0)
+			RefuseLimit("max_valor_diario", max_diario,
+			            psprintf("Payments of server \"%s\" for %s already total %s (failed ones excluded); this "
+			                     "one of %s would make %s.",
+			                     server->servername, DateText(counted_on), total, v.valor,
+			                     DatumGetCString(DirectFunctionCall1(numeric_out, after))));
+	}
+
+	// Write the row. A concurrent pay() with the same key waits here for the other
+	// transaction; if it committed, its row is compared like any existing key.
+	char *key_text = DatumGetCString(DirectFunctionCall1(uuid_out, key_d));
+	bytea *seal = Seal(LedgerKey(l), key_text, NameStr(*server_name), chave, v.valor, descricao,
+	                   has_date ? DateText(data_pagamento) : nullptr, caller);
+	Oid types[9] = {UUIDOID, NAMEOID, TEXTOID, NUMERICOID, TEXTOID, DATEOID, OIDOID, DATEOID, BYTEAOID};
+	Datum values[9] = {key_d, args[0], args[1], valor2, args[3], args[4], ObjectIdGetDatum(caller),
+	                   DateADTGetDatum(counted_on), PointerGetDatum(seal)};
+	char n9[10] = {' ', ' ', ' ', ' ', nulls[3], nulls[4], ' ', ' ', ' ', '\0'};
+	int rc = LedgerExec(Sql(l, "INSERT INTO %s.payments (idempotency_key, server, chave, valor, descricao, "
+	                           "data_pagamento, requested_by, counted_on, seal) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+	                           "ON CONFLICT (idempotency_key) DO NOTHING RETURNING *"),
+	                    9, types, values, n9, false, 0);
+	if (rc != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "could not write the ledger");
+	if (SPI_processed == 1) {
+		row = SPI_tuptable->vals[0];
+		row_desc = SPI_tuptable->tupdesc;
+		queued_in_xact = true;
+	} else if (!ExistingKey(l, key_d, args, nulls, caller, &row, &row_desc)) {
+		elog(ERROR, "idempotency key %s conflicted but is not in the ledger", key_text);
+	}
+	RestoreUser(as_owner);
+	Datum result = FormResult(fcinfo, caller_cxt, row, row_desc);
+	SPI_finish();
+	PG_RETURN_DATUM(result);
+}
+
+// pix_fdw.wait(idempotency_key, timeout): waits until the bank has answered for the key (the
+// ledger row leaves queued and sending) or the timeout passes, and returns the row. Reads
+// with the caller's rights (SELECT on the ledger). Cancellable.
+Datum
+pix_fdw_wait(PG_FUNCTION_ARGS)
+{
+	Datum key = PG_GETARG_DATUM(0);
+	Interval *timeout = PG_GETARG_INTERVAL_P(1);
+	int64 us = timeout->time + (int64) timeout->day * USECS_PER_DAY + (int64) timeout->month * DAYS_PER_MONTH * USECS_PER_DAY;
+	if (us < 0)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("pix_fdw.wait: timeout must not be negative")));
+	TimestampTz deadline = GetCurrentTimestamp() + us;
+	Ledger l = FindLedger(false);
+	MemoryContext caller_cxt = CurrentMemoryContext;
+	bool kicked = false;
+	for (;;) {
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		Oid types[1] = {UUIDOID};
+		Datum values[1] = {key};
+		if (ExecLatest(Sql(l, "SELECT p.*, p.xmin::text::bigint, p.state IN ('queued', 'sending') "
+		                      "FROM %s.payments p WHERE p.idempotency_key = $1"),
+		               1, types, values, nullptr) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the ledger");
+		if (SPI_processed == 0)
+			ereport(ERROR, (errcode(ERRCODE_NO_DATA_FOUND),
+			                errmsg("no payment with idempotency key %s in the ledger",
+			                       DatumGetCString(DirectFunctionCall1(uuid_out, key)))));
+		HeapTuple t = SPI_tuptable->vals[0];
+		TupleDesc d = SPI_tuptable->tupdesc;
+		bool isnull;
+		TransactionId xmin = static_cast<TransactionId>(DatumGetInt64(SPI_getbinval(t, d, d->natts - 1, &isnull)));
+		bool waiting = DatumGetBool(SPI_getbinval(t, d, d->natts, &isnull));
+		if (waiting && TransactionIdIsCurrentTransactionId(xmin))
+			ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			                errmsg("the payment %s is not committed yet", DatumGetCString(DirectFunctionCall1(uuid_out, key))),
+			                errdetail("A payment is sent only after the transaction that queued it commits."),
+			                errhint("Commit, then call pix_fdw.wait() in a new transaction.")));
+		if (!waiting || GetCurrentTimestamp() >= deadline) {
+			Datum result = FormResult(fcinfo, caller_cxt, t, d);
+			SPI_finish();
+			PG_RETURN_DATUM(result);
+		}
+		SPI_finish();
+		if (!kicked) {
+			EnsureSender(true);  // e.g. after a restart, or if no worker slot was free at commit
+			kicked = true;
+		}
+		long left_ms = static_cast<long>((deadline - GetCurrentTimestamp()) / 1000);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, Max(Min(left_ms, 100L), 1L),
+		                 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+// The sender of one database (bgw_main_arg): sends queued payments, follows sent ones, and
+// exits when none is pending. Started at commit, on first use after a restart, or by the
+// launcher when preloaded; restarted by the postmaster 5 s after it dies.
+void
+pix_fdw_sender_main(Datum arg)
+{
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(arg), InvalidOid, 0);
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("application_name", "pix_fdw sender", PGC_USERSET, PGC_S_SESSION);
+	pgstat_report_appname("pix_fdw sender");
+
+	StartTransactionCommand();
+	Ledger l = FindLedger(true);
+	char *schema = OidIsValid(l.relid) ? MemoryContextStrdup(TopMemoryContext, l.schema) : nullptr;
+	CommitTransactionCommand();
+	if (!schema || !SenderLock(true))
+		proc_exit(0);  // no ledger here, or another sender runs
+	MemoryContext step = AllocSetContextCreate(TopMemoryContext, "pix_fdw sender", ALLOCSET_DEFAULT_SIZES);
+	for (;;) {
+		CHECK_FOR_INTERRUPTS();
+		MemoryContextReset(step);
+		MemoryContextSwitchTo(step);
+		volatile bool did = false;
+		PG_TRY();
+		{
+			did = SendStep(schema, step);
+			did = CheckStep(schema, step) || did;
+		}
+		PG_CATCH();
+		{
+			// An error outside a bank call (those are recorded on their row): log it, pause, go on.
+			HOLD_INTERRUPTS();
+			MemoryContextSwitchTo(step);
+			EmitErrorReport();
+			FlushErrorState();
+			AbortOutOfAnyTransaction();
+			RESUME_INTERRUPTS();
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			continue;
+		}
+		PG_END_TRY();
+		if (did)
+			continue;
+		double due = NextDue(schema);
+		if (due < 0) {
+			// Nothing pending: leave, but look once more after letting go of the lock, so
+			// that a payment committed meanwhile (whose own sender found the lock taken) is
+			// not left behind.
+			SenderLock(false);
+			if (NextDue(schema) < 0 || !SenderLock(true))
+				proc_exit(0);
+			continue;
+		}
+		// New commits are seen within a second; never a busy loop.
+		long ms = static_cast<long>(Max(Min(due * 1000.0, 1000.0), 10.0));
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+// Preloaded: once at start-up, a sender for every database that accepts connections (each
+// leaves at once if it has no ledger or nothing pending).
+void
+pix_fdw_launcher_main(Datum)
+{
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(nullptr, nullptr, 0);
+	StartTransactionCommand();
+	List *dbs = NIL;
+	Relation rel = table_open(DatabaseRelationId, AccessShareLock);
+	TableScanDesc scan = table_beginscan_catalog(rel, 0, nullptr);
+	HeapTuple tup;
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
+		Form_pg_database db = reinterpret_cast<Form_pg_database>(GETSTRUCT(tup));
+		if (db->datallowconn && !db->datistemplate)
+			dbs = lappend_oid(dbs, db->oid);
+	}
+	MemoryContextSwitchTo(old);
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+	ListCell *lc;
+	foreach (lc, dbs) {
+		for (int tries = 0; !LaunchSender(lfirst_oid(lc)) && tries < 600; tries++) {
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 100, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	proc_exit(0);
+}
+
+}  // extern "C"
+#pragma GCC visibility pop
