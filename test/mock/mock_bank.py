@@ -31,9 +31,14 @@ What is modelled:
   filters of the spec, RFC 7807 application/problem+json errors with violacoes. Pix
   payments sent: GET /banking/v2/pix/{codigoSolicitacao} (ref §5.2) with historico and
   erros, looking back 90 days. The data is derived from the statement (see "Pix data").
+* Pix payment (ref §5.1): POST /banking/v2/pix validates the body, honours
+  x-id-idempotente (a repeated key replays the first answer and creates nothing), answers
+  PROCESSADO / APROVACAO / AGENDADO; the payments it creates are found by
+  GET /banking/v2/pix/{codigoSolicitacao} and, once PAGO, debited in the statement and the
+  balance. 60 calls/min and 1 call/s per client (see "Pix payments").
 
-Not modelled yet: POST /banking/v2/pix and /banking/v2/extrato/exportar; they answer 404
-like any unknown path. Each is meant to be added as one Route in ROUTES (see "Routing").
+Not modelled yet: /banking/v2/extrato/exportar; it answers 404 like any unknown path. It
+is meant to be added as one Route in ROUTES (see "Routing").
 
 A plain-HTTP control API (separate port, no TLS) lets test scripts inspect call counts and
 the request log, inject faults, change limits and read exact expected sums; it is
@@ -55,6 +60,7 @@ import datetime as dt
 import email.utils
 import functools
 import gzip
+import heapq
 import json
 import math
 import os
@@ -237,13 +243,13 @@ def _amount_cents(rng: random.Random, lo: float, hi: float) -> int:
 
 def _make_row(day: dt.date, seq: int, local: dt.datetime, frac: str, tipo: str, op: str,
               valor: str, titulo: str, descricao: str, numero_documento: str,
-              detalhes, descricao_simples: str) -> Row:
+              detalhes, descricao_simples: str, id_transacao: Optional[str] = None) -> Row:
     """Assemble a TransacaoCompleta. detalhes: a dict, None (serialised as null) or
     Ellipsis (key absent)."""
     ds = day.isoformat()
     obj = {
         # Undocumented: idTransacao is an opaque string (ref §4.2); a UUID is used here.
-        "idTransacao": str(uuid.uuid5(ID_NAMESPACE, f"{ds}/{seq}")),
+        "idTransacao": id_transacao or str(uuid.uuid5(ID_NAMESPACE, f"{ds}/{seq}")),
         "dataInclusao": local.strftime("%Y-%m-%d %H:%M:%S") + frac,
         "dataTransacao": ds,
         "tipoTransacao": tipo,
@@ -898,10 +904,17 @@ def pix_day(day: dt.date) -> tuple:
     return _pix_day_cached(day, min(today, day + dt.timedelta(days=3)))
 
 
-def _sent_obj(codigo, status, requested, valor_raw, chave, recebedor, e2e, moved, historico, erros) -> SentRec:
-    tp = {"contaCorrente": OWN_CONTA,
-          "recebedor": {"cpfCnpj": _mask_cpf_banking(recebedor[1]), "nome": recebedor[0]},
-          "erros": erros}
+def _sent_obj(codigo, status, requested, valor_raw, chave, recebedor, e2e, moved, historico, erros,
+              conta=None) -> SentRec:
+    """conta: (ispb, agencia, conta, tipoConta) of a bank-details payment (ref §5.2: only
+    those carry codIspb/codAgencia/nroConta/tipoConta)."""
+    rec = {}
+    if conta:
+        rec = {"codIspb": conta[0], "codAgencia": conta[1], "nroConta": conta[2]}
+    rec.update({"cpfCnpj": _mask_cpf_banking(recebedor[1]), "nome": recebedor[0]})
+    if conta:
+        rec["tipoConta"] = conta[3]
+    tp = {"contaCorrente": OWN_CONTA, "recebedor": rec, "erros": erros}
     if e2e:
         tp["endToEnd"] = e2e
     tp["valor"] = "__VALOR__"
@@ -1152,8 +1165,15 @@ DEFAULT_LIMITS = {
     "cob": 120,             # GET /pix/v2/cob
     "cob_txid": 120,        # GET /pix/v2/cob/{txid}
     "pix_consulta": 20,     # GET /banking/v2/pix/{codigoSolicitacao}
+    "pix_pagamento": 60,    # POST /banking/v2/pix
 }
 RATE_WINDOW = 60.0
+# Endpoints with a minimum spacing between two calls of one client, in seconds, on top of
+# the per-minute budget: POST /banking/v2/pix is "limited to 1 call per second" in
+# production (ref §2.2, §5.1, §8 item 14). A call that comes sooner gets 429 with
+# Retry-After: 1 and, like every refused call, still counts (it is the new "previous call").
+# Only while rate limits are on; a limit of 0 (unlimited) lifts the per-minute budget only.
+MIN_INTERVALS = {"pix_pagamento": 1.0}
 
 
 # =========================================================================================
@@ -1264,7 +1284,7 @@ class Scroll:
 @dataclass
 class Fault:
     endpoint: str       # endpoint name or "*"
-    kind: str           # delay | hang | drop | status | empty_body | body | total | big | big_gzip
+    kind: str           # one of FAULT_KINDS
     ms: int
     status: int
     count: int          # remaining applications; -1 = until reset
@@ -1286,7 +1306,13 @@ class Fault:
         return d
 
 
-FAULT_KINDS = ("delay", "hang", "drop", "status", "empty_body", "body", "total", "big", "big_gzip")
+FAULT_KINDS = ("delay", "hang", "drop", "status", "empty_body", "body", "total", "big", "big_gzip",
+               "hang_after", "status_after")
+# When each kind acts: "delay", "hang", "status" and "empty_body" before the request is
+# processed (a hung or refused POST /banking/v2/pix creates and records nothing); "drop",
+# "hang_after" and "status_after" after it was processed (a payment is created and
+# recorded, then its answer is cut halfway, never sent, or replaced by the fault's status:
+# the "lost answer" cases); "body", "total", "big", "big_gzip" rewrite the real answer.
 
 
 def padded(resp: Response, size: int, compress: bool) -> Response:
@@ -1321,6 +1347,13 @@ class State:
         self.scrolls: dict[str, Scroll] = {}
         self.windows: dict[tuple, collections.deque] = {}
         self.stopping = threading.Event()
+        # Pix payments created by POST /banking/v2/pix (see "Pix payments"): by
+        # codigoSolicitacao in creation order, and canonical x-id-idempotente -> codigo.
+        # POST /reset keeps them (a bank does not forget payments); DELETE /payments
+        # forgets them.
+        self.payments: dict[str, "Payment"] = {}
+        self.payment_keys: dict[str, str] = {}
+        self.approval_above: Optional[Decimal] = None   # tipoRetorno APROVACAO from this amount
 
     # ---- counting -------------------------------------------------------------------
     def record_request(self, endpoint: str, entry: dict) -> None:
@@ -1374,16 +1407,20 @@ class State:
         else the Retry-After seconds. Rejected calls are recorded too (they still count)."""
         with self.lock:
             limit = self.limits.get(endpoint)
-            if not self.rate_limits or not limit:
+            interval = MIN_INTERVALS.get(endpoint)
+            if not self.rate_limits or not (limit or interval):
                 return None
             now = time.monotonic()
             dq = self.windows.setdefault((client_id, endpoint), collections.deque())
             while dq and dq[0] <= now - RATE_WINDOW:
                 dq.popleft()
-            allowed = len(dq) < limit
+            too_soon = bool(interval and dq and now - dq[-1] < interval)
+            allowed = not limit or len(dq) < limit
             dq.append(now)
-            if allowed:
+            if allowed and not too_soon:
                 return None
+            if allowed:
+                return 1        # the 1-call-per-second rule: Retry-After 1
             # A later call is allowed once fewer than `limit` calls remain in the window,
             # i.e. when the entry at index len-limit has left it.
             free_at = dq[len(dq) - limit] + RATE_WINDOW
@@ -1470,7 +1507,95 @@ class State:
         with self.lock:
             return {"rate_limits": self.rate_limits, "token_ttl": self.token_ttl,
                     "scroll_ttl": self.scroll_ttl, "limits": dict(self.limits),
-                    "pix_lookback_days": self.pix_lookback_days}
+                    "pix_lookback_days": self.pix_lookback_days,
+                    "approval_above": None if self.approval_above is None else str(self.approval_above)}
+
+    # ---- Pix payments (see "Pix payments") ----------------------------------------
+    def create_payment(self, key, canon, err, fields) -> Response:
+        with self.lock:
+            if canon is not None and canon in self.payment_keys:
+                p = self.payments[self.payment_keys[canon]]
+                p.posts += 1
+                return Response(200, p.answer)
+            if err is not None:
+                return err
+            now = _now_brt()
+            today = now.date()
+            valor = fields["valor"]
+            if fields["data_pagamento"] > today:
+                tipo_retorno, status = "AGENDADO", "AGENDADO"
+            elif self.approval_above is not None and valor >= self.approval_above:
+                tipo_retorno, status = "APROVACAO", "AGUARDANDO_APROVACAO"
+            else:
+                tipo_retorno, status = "PROCESSADO", "CRIADO"
+            p = Payment(key=key, codigo=str(uuid.uuid4()), body=fields["body"], valor=valor,
+                        chave=fields["chave"], recebedor=fields["recebedor"], bank=fields["bank"],
+                        agencia=fields["agencia"], conta=fields["conta"],
+                        conta_consulta=fields["conta_consulta"], origem=fields["origem"],
+                        descricao=fields["descricao"], data_pagamento=fields["data_pagamento"],
+                        data_operacao=today, tipo_retorno=tipo_retorno, status=status, requested=now,
+                        created=time.time(), historico=[("CRIADO", now)])
+            if status == "CRIADO":
+                _pay_now(p)
+            else:
+                p.historico.append((status, now))
+            p.answer = dumps({"tipoRetorno": tipo_retorno, "codigoSolicitacao": p.codigo,
+                              "dataPagamento": p.data_pagamento.isoformat(),
+                              "dataOperacao": today.isoformat()}).encode("utf-8")
+            self.payments[p.codigo] = p
+            if canon is not None:
+                self.payment_keys[canon] = p.codigo
+            return Response(200, p.answer)
+
+    def payment_consulta(self, codigo: str) -> Optional[bytes]:
+        with self.lock:
+            p = self.payments.get(codigo)
+            return p.consulta_json() if p else None
+
+    def set_payment_status(self, codigo: str, status: str, erros) -> Optional[str]:
+        """Move a created payment to `status`; None on success, else the reason."""
+        with self.lock:
+            p = self.payments.get(codigo)
+            if p is None:
+                return f"no payment {codigo!r} was created through POST /banking/v2/pix"
+            if p.status == "PAGO":
+                return "the payment is PAGO already: the money has moved"
+            if status == "PAGO":
+                _pay_now(p)
+            else:
+                p.status = status
+                p.historico.append((status, _now_brt()))
+                if erros is not None:
+                    p.erros = erros
+                elif status in PIX_FAILURE_ERROS:
+                    c, d, x = PIX_FAILURE_ERROS[status]
+                    p.erros = [{"codigoErro": c, "descricaoErro": d, "codigoErroComplementar": x}]
+            return None
+
+    def live_rows(self, inicio: dt.date, fim: dt.date, op, tipo) -> list:
+        """Statement debits of PAGO payments in the window, newest first."""
+        if op not in (None, "D") or tipo not in (None, "PIX"):
+            return []
+        with self.lock:
+            rows = [p.row for p in self.payments.values() if p.row is not None and inicio <= p.row.day <= fim]
+        rows.sort(key=lambda r: (r.day, r.key), reverse=True)
+        return rows
+
+    def paid_upto(self, day: dt.date) -> Decimal:
+        with self.lock:
+            return sum((p.row.amount for p in self.payments.values() if p.row is not None and p.row.day <= day),
+                       Decimal(0))
+
+    def payments_list(self) -> list:
+        with self.lock:
+            return [p.record() for p in self.payments.values()]
+
+    def forget_payments(self) -> int:
+        with self.lock:
+            n = len(self.payments)
+            self.payments.clear()
+            self.payment_keys.clear()
+            return n
 
 
 # =========================================================================================
@@ -1610,7 +1735,7 @@ def h_saldo(ctx: Ctx) -> Response:
     if raw is None or raw == "":
         # Current position, real time. Undocumented: disponivel here equals the running
         # balance including all of today's generated entries (same as dataSaldo=today).
-        fields = [("disponivel", balance_at(today)),
+        fields = [("disponivel", balance_at(today) - ctx.state.paid_upto(today)),
                   ("bloqueadoCheque", SALDO_BLOQUEADO_CHEQUE),
                   ("bloqueadoJudicialmente", SALDO_BLOQUEADO_JUDICIAL),
                   ("bloqueadoAdministrativo", SALDO_BLOQUEADO_ADMIN),
@@ -1629,7 +1754,7 @@ def h_saldo(ctx: Ctx) -> Response:
         # position is returned with dataReferencia (ref §3). Only weekends are treated as
         # non-business days here (bank holidays are not modelled).
         ref = day - dt.timedelta(days=day.weekday() - 4)
-    body = '{"disponivel":' + _money(balance_at(ref or day))
+    body = '{"disponivel":' + _money(balance_at(ref or day) - ctx.state.paid_upto(ref or day))
     if ref:
         body += ',"dataReferencia":"' + ref.strftime("%d/%m/%Y") + '"'
     return Response(200, (body + "}").encode())
@@ -1664,7 +1789,7 @@ def h_extrato_completo(ctx: Ctx) -> Response:
         viol.append(violacao(RAZAO_CONVERTER, "scrollEnabled"))
     if viol:
         return invalid_data(viol)
-    rows = window_rows(inicio, fim, op, tipo)
+    rows = statement_rows(state, inicio, fim, op, tipo)
 
     if scroll_raw == "true":
         got = state.start_scroll((ctx.client_id, ctx.headers.get("x-conta-corrente")), rows, size)
@@ -1731,7 +1856,7 @@ def h_extrato_simples(ctx: Ctx) -> Response:
     items = [dumps({"cpmf": "", "dataEntrada": r.day.isoformat(), "tipoTransacao": r.tipo,
                     "tipoOperacao": r.op, "valor": r.valor, "titulo": r.titulo,
                     "descricao": r.descricao_simples})
-             for r in window_rows(inicio, fim)]
+             for r in statement_rows(ctx.state, inicio, fim)]
     return Response(200, ('{"transacoes":[' + ",".join(items) + "]}").encode("utf-8"))
 
 
@@ -1990,11 +2115,399 @@ def h_pix_consulta(ctx: Ctx) -> Response:
             raise ValueError
     except ValueError:
         return invalid_data([violacao(RAZAO_CONVERTER, "codigoSolicitacao")])
+    made = ctx.state.payment_consulta(codigo)     # made through POST /banking/v2/pix
+    if made is not None:
+        return Response(200, made)
     s = _find("sent", codigo, sent_day)
     lookback = ctx.state.pix_lookback_days
     if s is None or (lookback and s.requested.date() < today_brt() - dt.timedelta(days=lookback)):
         return not_found()
     return Response(200, s.json.encode("utf-8"))
+
+
+# ---- Pix payments (ref §5.1, §5.2, §8 items 13-14, §9) -----------------------------------
+#
+# POST /banking/v2/pix creates a Payment in State.payments (under State.lock, so two
+# concurrent POSTs with one x-id-idempotente create one payment). What the bank does:
+#
+# * tipoRetorno AGENDADO when dataPagamento is after the bank's today; else APROVACAO when
+#   valor >= the configurable approval_above (POST /config {"approval_above": "1000.00"};
+#   null, the default, = no payment needs approval); else PROCESSADO.
+# * GET /banking/v2/pix/{codigoSolicitacao}: PROCESSADO is PAGO at once (endToEnd,
+#   dataHoraMovimento, historico CRIADO -> PAGO); APROVACAO is AGUARDANDO_APROVACAO and
+#   AGENDADO is AGENDADO until the control call POST /payment_status moves them (it stands
+#   for the person approving in Internet Banking and for the bank's scheduler).
+# * A PAGO payment is a debit in /banking/v2/extrato, /banking/v2/extrato/completo
+#   (tipoTransacao PIX, tipoOperacao D, detalhes like the generated Pix sent) on the day of
+#   its dataHoraMovimento, and /banking/v2/saldo goes down by it. The generated statement
+#   and its caches are untouched: these rows are merged in per request (statement_rows).
+# * Idempotency (ref §5.1 leaves it open; §5.1 suggests replaying): the first POST with a
+#   key that creates a payment binds the key; every later POST with that key, whatever its
+#   body, gets the first answer byte for byte and creates nothing. Undocumented: a POST
+#   that was refused (400/422, or 401/403/429 and faults acting before processing) binds
+#   nothing, so the key can still be used. Without the header every POST creates a new
+#   payment. Keys are compared as UUIDs (case-insensitive).
+# * The mock's payee directory (DICT): every well-formed key is registered, with a payee
+#   derived from the key, except e-mails of the domain "naoexiste.example"
+#   (UNREGISTERED_EMAIL_DOMAIN), which answer 422 "Chave não encontrada". A key that is a
+#   CPF/CNPJ belongs to that document.
+
+PIX_STATUSES = ("CRIADO", "AGUARDANDO_APROVACAO", "APROVADO", "REPROVADO", "EXPIRADO", "CANCELADO",
+                "FALHA", "AGENDADO", "PAGO", "ENVIADO", "CANCELADO_SEM_SALDO", "DEBITADO",
+                "PARCIALMENTE_DEBITADO", "PARCIALMENTE_PAGO", "NAO_DEBITADO", "AGENDAMENTO_CANCELADO",
+                # the official SDK's enum adds these (ref §5.2)
+                "TRANSACAO_CRIADA", "TRANSACAO_APROVADA", "PIX_ENVIADO", "PIX_PAGO")
+# Undocumented: the bank's erros of each failure; filled in by POST /payment_status unless
+# it gives its own "erros".
+PIX_FAILURE_ERROS = {
+    "REPROVADO": ("PAG-REPROVADO", "Pagamento reprovado pelo aprovador.", "GESTAO_APROVACOES"),
+    "EXPIRADO": ("PAG-EXPIRADO", "Prazo de aprovação do pagamento expirado.", "GESTAO_APROVACOES"),
+    "CANCELADO": ("PAG-CANCELADO", "Pagamento cancelado.", "GESTAO_APROVACOES"),
+    "FALHA": ("AC03", "Número da conta transacional do usuário recebedor inexistente ou inválido.", "SPI-AC03"),
+    "CANCELADO_SEM_SALDO": ("PAG-SEM-SALDO", "Pagamento cancelado por saldo insuficiente.", "SALDO"),
+    "NAO_DEBITADO": ("PAG-NAO-DEBITADO", "Não foi possível debitar o valor da conta.", "SALDO"),
+    "AGENDAMENTO_CANCELADO": ("PAG-AGENDAMENTO-CANCELADO", "Agendamento cancelado.", "AGENDAMENTO"),
+}
+TIPOS_CONTA = ("CONTA_CORRENTE", "CONTA_POUPANCA", "CONTA_SALARIO", "CONTA_PAGAMENTO")
+# Undocumented: recebedor.tipoConta of GET /banking/v2/pix for each tipoConta of the POST
+# (ref §5.2's example shows "CAC" for a checking account).
+TIPO_CONTA_CONSULTA = {"CONTA_CORRENTE": "CAC", "CONTA_POUPANCA": "PP", "CONTA_SALARIO": "CS",
+                       "CONTA_PAGAMENTO": "PG"}
+UNREGISTERED_EMAIL_DOMAIN = "naoexiste.example"
+EMAIL_KEY_RE = re.compile(r"^[A-Za-z0-9.!#$&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+PHONE_KEY_RE = re.compile(r"^\+55[1-9]{2}9\d{8}$")      # ref §5.1: +55DD9XXXXXXXX
+EVP_KEY_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+UUID_RE = EVP_KEY_RE
+RAZAO_CHAVE = "Chave Pix inválida."
+
+
+def valid_cpf(d: str) -> bool:
+    if not re.fullmatch(r"\d{11}", d):
+        return False
+    x = [int(c) for c in d]
+    for n in (9, 10):
+        if sum(v * w for v, w in zip(x, range(n + 1, 1, -1))) * 10 % 11 % 10 != x[n]:
+            return False
+    return True
+
+
+def valid_cnpj(d: str) -> bool:
+    if not re.fullmatch(r"\d{14}", d):
+        return False
+    x = [int(c) for c in d]
+    for n, w in ((12, (5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)), (13, (6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2))):
+        r = sum(a * b for a, b in zip(x, w)) % 11
+        if (0 if r < 2 else 11 - r) != x[n]:
+            return False
+    return True
+
+
+def _decimal_places(v: Decimal) -> int:
+    """Significant decimal places of an exact Decimal (10.500 has 1), without rounding."""
+    t = v.as_tuple()
+    digits, exp = list(t.digits), t.exponent
+    while exp < 0 and len(digits) > 1 and digits[-1] == 0:
+        digits.pop()
+        exp += 1
+    return max(0, -exp)
+
+
+def _tlv(code: str) -> Optional[dict]:
+    """The top-level fields of an EMV BR Code, or None if it does not parse."""
+    out, i = {}, 0
+    while i < len(code):
+        if i + 4 > len(code) or not code[i:i + 4].isdigit():
+            return None
+        tag, n = code[i:i + 2], int(code[i + 2:i + 4])
+        if i + 4 + n > len(code):
+            return None
+        out[tag] = code[i + 4:i + 4 + n]
+        i += 4 + n
+    return out
+
+
+def parse_br_code(code: str) -> Optional[dict]:
+    """A Pix Copia e Cola (EMV QRCPS BR Code): payload format 01 first, merchant account
+    information 26 with GUI br.gov.bcb.pix, CRC16 (field 63) correct. Its fields, or None."""
+    if not code.startswith("000201") or len(code) < 12 or code[-8:-4] != "6304":
+        return None
+    if _crc16(code[:-4]) != code[-4:].upper():
+        return None
+    f = _tlv(code)
+    if f is None or "26" not in f:
+        return None
+    mai = _tlv(f["26"])
+    if mai is None or mai.get("00", "").lower() != "br.gov.bcb.pix":
+        return None
+    f["26"] = mai
+    return f
+
+
+@dataclass
+class Payment:
+    key: Optional[str]          # x-id-idempotente as received (None without the header)
+    codigo: str
+    body: str                   # the first POST's body as received
+    valor: Decimal
+    chave: Optional[str]
+    recebedor: tuple            # (nome, cpfCnpj)
+    bank: tuple                 # (ispb, name) of the payee's institution
+    agencia: str
+    conta: str
+    conta_consulta: Optional[tuple]  # bank-details payments: (ispb, agencia, conta, tipoConta)
+    origem: str                 # destinatario.tipo
+    descricao: str
+    data_pagamento: dt.date
+    data_operacao: dt.date
+    tipo_retorno: str
+    status: str
+    requested: dt.datetime      # naive Brasília
+    created: float              # epoch seconds
+    answer: bytes = b""         # the first answer's body (replayed for the same key)
+    posts: int = 1
+    historico: list = field(default_factory=list)   # [(status, naive Brasília datetime)]
+    e2e: Optional[str] = None
+    moved: Optional[dt.datetime] = None
+    erros: list = field(default_factory=list)
+    row: Optional[Row] = None   # the statement debit, once PAGO
+
+    @property
+    def valor_raw(self) -> str:
+        return format(self.valor, "f")
+
+    def consulta_json(self) -> bytes:
+        return _sent_obj(self.codigo, self.status, self.requested, self.valor_raw, self.chave,
+                         self.recebedor, self.e2e, self.moved, self.historico, self.erros,
+                         self.conta_consulta).json.encode("utf-8")
+
+    def record(self) -> dict:
+        return {"key": self.key, "codigo": self.codigo, "posts": self.posts, "body": self.body,
+                "valor": self.valor_raw, "chave": self.chave, "tipoRetorno": self.tipo_retorno,
+                "status": self.status, "created": self.created,
+                "dataPagamento": self.data_pagamento.isoformat(), "endToEnd": self.e2e,
+                "historico": [s for s, _ in self.historico]}
+
+
+def _now_brt() -> dt.datetime:
+    return dt.datetime.now(BRT).replace(tzinfo=None)
+
+
+def _pay_now(p: Payment) -> None:
+    """The money moves: PAGO, endToEnd, dataHoraMovimento and the statement debit."""
+    moved = _now_brt()
+    rng = random.Random("pagamento/" + p.codigo)
+    p.e2e = p.e2e or _end_to_end(rng, INTER_ISPB, moved)
+    p.moved = moved
+    p.status = "PAGO"
+    p.historico.append(("PAGO", moved))
+    det = {"tipoDetalhe": "COMPLETE", "endToEndId": p.e2e, "nomePagador": OWN_NAME,
+           "cpfCnpjPagador": OWN_CNPJ, "nomeEmpresaPagador": INTER_NAME, "descricaoPix": p.descricao,
+           "chavePixRecebedor": p.chave or "", "nomeRecebedor": p.recebedor[0],
+           "cpfCnpjRecebedor": p.recebedor[1], "nomeEmpresaRecebedor": p.bank[1],
+           "agenciaRecebedor": p.agencia, "contaBancariaRecebedor": p.conta,
+           # Undocumented: origemMovimentacao of payments by bank details / Copia e Cola.
+           "origemMovimentacao": p.origem, "codigoSolicitacao": p.codigo}
+    ms = moved.microsecond // 1000
+    # valor in the statement's string style (ref §8 item 5): Double.toString-like ("150.0").
+    p.row = _make_row(moved.date(), 99_999, moved.replace(microsecond=ms * 1000), f".{ms:03d}", "PIX", "D",
+                      _fmt_valor(_cents(p.valor_raw), False), "Pix enviado ", p.recebedor[0], "0", det,
+                      f"PIX ENVIADO - Cp :{p.bank[0]}-{p.recebedor[0].upper()}",
+                      id_transacao=str(uuid.uuid5(ID_NAMESPACE, "pagamento/" + p.codigo)))
+
+
+def _payee_of_key(chave: str) -> tuple:
+    """(nome, cpfCnpj, (ispb, bank), agencia, conta) the mock's DICT holds for a key."""
+    rng = random.Random("dict/" + chave.lower())
+    name, doc = _person(rng)
+    if valid_cpf(chave) and len(chave) == 11:
+        name, doc = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}", chave
+    elif valid_cnpj(chave) and len(chave) == 14:
+        name, doc = rng.choice(COMPANIES), chave
+    return name, doc, rng.choice(BANKS), _digits(rng, 4), _digits(rng, 8)
+
+
+def _str_field(obj: dict, name: str, prop: str, viol: list, required: bool = True) -> Optional[str]:
+    v = obj.get(name)
+    if v is None:
+        if required:
+            viol.append(violacao(RAZAO_NULO, prop))
+        return None
+    if not isinstance(v, str):
+        viol.append(violacao(RAZAO_CONVERTER, prop))
+        return None
+    if required and not v.strip():
+        viol.append(violacao("O valor não pode ser vazio.", prop))
+        return None
+    return v
+
+
+def chave_problem(chave: str) -> Optional[str]:
+    """None if `chave` is a well-formed Pix key (ref §5.1): e-mail, CPF / CNPJ with valid
+    check digits, +55 mobile phone, random key (EVP, a UUID); else the reason."""
+    if "@" in chave:
+        # Undocumented: the DICT limits e-mail keys to 77 characters; case is ignored.
+        return None if EMAIL_KEY_RE.match(chave) and len(chave) <= 77 else RAZAO_CHAVE
+    if chave.startswith("+"):
+        return None if PHONE_KEY_RE.match(chave) else RAZAO_CHAVE
+    if chave.isdigit() and len(chave) == 11:
+        return None if valid_cpf(chave) else "CPF inválido (dígitos verificadores)."
+    if chave.isdigit() and len(chave) == 14:
+        return None if valid_cnpj(chave) else "CNPJ inválido (dígitos verificadores)."
+    return None if EVP_KEY_RE.match(chave) else RAZAO_CHAVE
+
+
+def validate_payment(ctx: Ctx):
+    """(error Response, None) or (None, fields) for the body of POST /banking/v2/pix."""
+    def bad_constant(c):
+        raise ValueError(c)
+    try:
+        text = ctx.body.decode("utf-8")
+        obj = json.loads(text, parse_float=Decimal, parse_int=Decimal, parse_constant=bad_constant)
+    except (UnicodeDecodeError, ValueError):
+        # Undocumented: the answer to a body that is not JSON.
+        return invalid_data([violacao("O corpo da requisição não é um JSON válido.", "body")]), None
+    if not isinstance(obj, dict):
+        return invalid_data([violacao(RAZAO_CONVERTER, "body")]), None
+    viol: list = []
+    valor = obj.get("valor")
+    if valor is None:
+        viol.append(violacao(RAZAO_NULO, "valor"))
+    elif not isinstance(valor, Decimal) or not valor.is_finite():
+        # Undocumented: a string amount ("150.00") is refused; the spec types it a number.
+        viol.append(violacao(RAZAO_CONVERTER, "valor"))
+        valor = None
+    elif valor <= 0:
+        viol.append(violacao("O valor deve ser maior que zero.", "valor"))
+    elif _decimal_places(valor) > 2:
+        viol.append(violacao("O valor deve ter no máximo duas casas decimais.", "valor"))
+    descricao = _str_field(obj, "descricao", "descricao", viol, required=False)
+    if descricao is not None and len(descricao) > 140:
+        viol.append(violacao("A descrição deve ter no máximo 140 caracteres.", "descricao"))
+    today = today_brt()
+    data_pag = today
+    raw = obj.get("dataPagamento")
+    if raw is not None:
+        d = parse_date(raw) if isinstance(raw, str) else None
+        if d is None:
+            viol.append(violacao(RAZAO_CONVERTER, "dataPagamento"))
+        elif d < today:
+            viol.append(violacao("A data de pagamento não pode ser anterior à data atual.", "dataPagamento"))
+        else:
+            data_pag = d
+    dest = obj.get("destinatario")
+    payee = None
+    unregistered = qr_invalid = False
+    fields = {}
+    if dest is None:
+        viol.append(violacao(RAZAO_NULO, "destinatario"))
+    elif not isinstance(dest, dict):
+        viol.append(violacao(RAZAO_CONVERTER, "destinatario"))
+    else:
+        tipo = dest.get("tipo")
+        if tipo is None:
+            viol.append(violacao(RAZAO_NULO, "destinatario.tipo"))
+        elif tipo not in ("CHAVE", "DADOS_BANCARIOS", "PIX_COPIA_E_COLA"):
+            # Undocumented: the SDKs' "BANK_DETAILS" (ref §8 item 15) is refused like any other.
+            viol.append(violacao("Valor inválido. Valores aceitos: CHAVE, DADOS_BANCARIOS, "
+                                 "PIX_COPIA_E_COLA.", "destinatario.tipo"))
+        elif tipo == "CHAVE":
+            chave = _str_field(dest, "chave", "destinatario.chave", viol)
+            if chave is not None:
+                why = chave_problem(chave)
+                if why:
+                    viol.append(violacao(why, "destinatario.chave"))
+                elif "@" in chave and chave.lower().endswith("@" + UNREGISTERED_EMAIL_DOMAIN):
+                    unregistered = True
+                else:
+                    name, doc, bank, ag, ct = _payee_of_key(chave)
+                    payee = dict(chave=chave, recebedor=(name, doc), bank=bank, agencia=ag, conta=ct,
+                                 conta_consulta=None, origem="CHAVE")
+        elif tipo == "DADOS_BANCARIOS":
+            p = "destinatario."
+            conta = _str_field(dest, "contaCorrente", p + "contaCorrente", viol)
+            if conta is not None and not re.fullmatch(r"\d{1,20}", conta):
+                viol.append(violacao("O valor deve conter apenas números.", p + "contaCorrente"))
+            tconta = _str_field(dest, "tipoConta", p + "tipoConta", viol)
+            if tconta is not None and tconta not in TIPOS_CONTA:
+                viol.append(violacao("Valor inválido. Valores aceitos: " + ", ".join(TIPOS_CONTA) + ".",
+                                     p + "tipoConta"))
+            doc = _str_field(dest, "cpfCnpj", p + "cpfCnpj", viol)
+            if doc is not None and not (valid_cpf(doc) or valid_cnpj(doc)):
+                viol.append(violacao("CPF/CNPJ inválido.", p + "cpfCnpj"))
+            agencia = _str_field(dest, "agencia", p + "agencia", viol)
+            if agencia is not None and not re.fullmatch(r"\d{1,4}", agencia):
+                viol.append(violacao("O valor deve conter de 1 a 4 números.", p + "agencia"))
+            nome = _str_field(dest, "nome", p + "nome", viol)
+            inst = dest.get("instituicaoFinanceira")
+            ispb = None
+            if inst is None:
+                viol.append(violacao(RAZAO_NULO, p + "instituicaoFinanceira"))
+            elif not isinstance(inst, dict):
+                viol.append(violacao(RAZAO_CONVERTER, p + "instituicaoFinanceira"))
+            else:
+                ispb = _str_field(inst, "ispb", p + "instituicaoFinanceira.ispb", viol)
+                if ispb is not None and not re.fullmatch(r"\d{8}", ispb):
+                    viol.append(violacao("O ISPB deve ter 8 números.", p + "instituicaoFinanceira.ispb"))
+            if not viol:
+                bank = next((b for b in BANKS if b[0] == ispb), (ispb, f"INSTITUIÇÃO {ispb}"))
+                payee = dict(chave=None, recebedor=(nome, doc), bank=bank, agencia=agencia, conta=conta,
+                             conta_consulta=(ispb, agencia, conta, TIPO_CONTA_CONSULTA[tconta]),
+                             origem="DADOS_BANCARIOS")
+        else:
+            code = _str_field(dest, "pixCopiaECola", "destinatario.pixCopiaECola", viol)
+            if code is not None:
+                f = parse_br_code(code)
+                if f is None:
+                    qr_invalid = True
+                else:
+                    chave = f["26"].get("01")
+                    rng = random.Random("qr/" + code)
+                    bank = rng.choice(BANKS)
+                    name = f.get("59") or rng.choice(COMPANIES)
+                    doc = chave if chave and (valid_cpf(chave) or valid_cnpj(chave)) else _cnpj(rng)
+                    payee = dict(chave=chave, recebedor=(name, doc), bank=bank, agencia=_digits(rng, 4),
+                                 conta=_digits(rng, 8), conta_consulta=None, origem="PIX_COPIA_E_COLA")
+    if viol:
+        return invalid_data(viol), None
+    if unregistered:
+        # Undocumented: the bank's exact words; shaped like the 422 of ref §5.1 (no status).
+        return Response(422, dumps({"title": "Chave não encontrada.",
+                                    "detail": "A chave Pix informada não foi encontrada. Verifique a chave "
+                                              "e tente novamente.",
+                                    "timestamp": bank_timestamp()}).encode("utf-8")), None
+    if qr_invalid:
+        # Exactly the 422 example of ref §5.1.
+        return Response(422, dumps({"title": "Não foi possível processar o QR Code",
+                                    "detail": "Por favor, verifique com quem o gerou. Você consegue pagar de "
+                                              "outra forma, buscando nos favoritos ou inserindo a chave.",
+                                    "timestamp": bank_timestamp()}).encode("utf-8")), None
+    fields.update(payee)
+    fields.update(body=text, valor=valor, descricao=descricao or "", data_pagamento=data_pag)
+    return None, fields
+
+
+def h_pix_pagamento(ctx: Ctx) -> Response:
+    """POST /banking/v2/pix (ref §5.1): validate, replay by x-id-idempotente, create."""
+    key = ctx.headers.get("x-id-idempotente")
+    canon = None
+    if key is not None:
+        if not UUID_RE.match(key.strip()):
+            # Undocumented: the answer to a key that is not a UUID (ref §5.1: "optional UUID").
+            return invalid_data([violacao("O valor deve ser um UUID.", "x-id-idempotente")])
+        canon = key.strip().lower()
+    err, fields = validate_payment(ctx)
+    return ctx.state.create_payment(key, canon, err, fields)
+
+
+def statement_rows(state: State, inicio: dt.date, fim: dt.date, op: Optional[str] = None,
+                   tipo: Optional[str] = None, cache: bool = True) -> tuple:
+    """window_rows plus the debits of payments made through POST /banking/v2/pix, newest
+    first (rows ordered by day, then time of day)."""
+    gen = window_rows(inicio, fim, op, tipo, cache)
+    live = state.live_rows(inicio, min(fim, today_brt()), op, tipo)
+    if not live:
+        return gen
+    return tuple(heapq.merge(gen, live, key=lambda r: (r.day, r.key), reverse=True))
 
 
 # =========================================================================================
@@ -2020,13 +2533,13 @@ ROUTES = (
     _r("GET", "/banking/v2/extrato", "extrato_simples", "extrato.read", h_extrato_simples),
     _r("GET", "/banking/v2/extrato/completo", "extrato", "extrato.read", h_extrato_completo),
     _r("GET", "/banking/v2/pix/(?P<codigo>[^/]+)", "pix_consulta", "pagamento-pix.read", h_pix_consulta),
+    _r("POST", "/banking/v2/pix", "pix_pagamento", "pagamento-pix.write", h_pix_pagamento),
     _r("GET", "/pix/v2/pix", "pix_recebidos", "pix.read", h_pix_list),
     _r("GET", "/pix/v2/pix/(?P<e2eId>[^/]+)", "pix_recebido", "pix.read", h_pix_item),
     _r("GET", "/pix/v2/cob", "cob", "cob.read", h_cob_list),
     _r("GET", "/pix/v2/cob/(?P<txid>[^/]+)", "cob_txid", "cob.read", h_cob_item),
-    # To be added (ref §5), as one handler plus its DEFAULT_LIMITS entry. API Pix
-    # handlers (/pix/v2/...) answer their own errors with pix_problem() (ref §7.2).
-    #   POST /banking/v2/pix                       pagamento-pix.write  ("pix_pagamento")
+    # A new endpoint is one handler plus its DEFAULT_LIMITS entry. API Pix handlers
+    # (/pix/v2/...) answer their own errors with pix_problem() (ref §7.2).
 )
 
 
@@ -2213,7 +2726,8 @@ class BankHandler(JSONHandlerBase):
         endpoint = route.name if route else "unknown"
         conta = self.headers.get("x-conta-corrente")
         entry = {"method": self.command, "path": path, "query": raw_query, "status": None,
-                 "conta": conta}
+                 "conta": conta, "idempotency_key": self.headers.get("x-id-idempotente"),
+                 "t": time.time()}
         state.record_request(endpoint, entry)
         query = {k: v[0] for k, v in parse_qs(raw_query, keep_blank_values=True).items()}
         ctx = Ctx(self.command, path, raw_query, query, self.headers, body, state,
@@ -2258,6 +2772,14 @@ class BankHandler(JSONHandlerBase):
             resp = self.process(ctx, route, path_known, retry_after)
             if fault and fault.kind == "total":
                 resp = with_total(resp, fault.total)
+            if fault and fault.kind == "hang_after":
+                # Processed (a payment is created and recorded), then no answer ever comes.
+                self.hang(state, epoch)
+                self.log_line(entry, endpoint, limited_client, t0, "hang_after")
+                return
+            if fault and fault.kind == "status_after":
+                # Processed, then the fault's error is answered instead of the real answer.
+                resp = pix_status_error(fault.status) if is_pix_api(route) else status_error(fault.status)
         if fault and fault.kind in ("big", "big_gzip"):
             resp = padded(resp, fault.bytes, fault.kind == "big_gzip")
         entry["status"] = resp.status
@@ -2392,17 +2914,35 @@ class ControlHandler(JSONHandlerBase):
                                      "unknown" (unrouted paths), "total" (all bank requests)
                                      and "tls_fail" (failed handshakes, not in "total"),
                                      "connections" (completed handshakes)
-    GET  /requests[?endpoint=NAME]   [{"method","path","query","status","conta"}, ...] in
-                                     arrival order, last 5 000; status null = no answer (hang)
+    GET  /requests[?endpoint=NAME]   [{"method","path","query","status","conta",
+                                     "idempotency_key","t"}, ...] in arrival order, last
+                                     5 000; status null = no answer (hang, hang_after);
+                                     idempotency_key = the x-id-idempotente header (null
+                                     without it); t = arrival, epoch seconds (a float)
     POST /reset[?tokens=1]           clear counts, log, faults, scrolls, rate-limit windows,
-                                     revocations (and all tokens with tokens=1)
+                                     revocations (and all tokens with tokens=1); payments
+                                     and the config are kept
     POST /revoke                     every token issued so far becomes invalid
-    GET  /config                     {"rate_limits","token_ttl","scroll_ttl","limits"}
-    POST /config                     JSON with any of those keys ("limits" is merged)
+    GET  /config                     {"rate_limits","token_ttl","scroll_ttl","limits",
+                                     "pix_lookback_days","approval_above"}
+    POST /config                     JSON with any of those keys ("limits" is merged);
+                                     "approval_above": "1000.00" (a string) makes every
+                                     POST /banking/v2/pix of at least that amount answer
+                                     tipoRetorno APROVACAO; null (default) = never
     GET  /fault                      pending faults
     POST /fault                      {"endpoint": NAME|"*", "kind": delay|hang|drop|status|
-                                     empty_body|body|total, "ms": 500, "status": 503,
+                                     empty_body|body|total|big|big_gzip|hang_after|
+                                     status_after, "ms": 500, "status": 503,
                                      "count": 1|N|-1}
+                                     BEFORE the request is processed: "delay" waits ms,
+                                     "hang" never answers, "status" / "empty_body" answer
+                                     that status (for "pix_pagamento": no payment is
+                                     created or recorded, the key stays unused);
+                                     AFTER it was processed (a payment is created and
+                                     recorded, posts counted): "drop" announces the whole
+                                     answer, sends half and cuts the connection (the
+                                     lost answer), "hang_after" never answers,
+                                     "status_after" answers the fault's status instead
                                      kind "body": answer with "body" (text, sent as UTF-8) or
                                      "body_b64" (exact bytes) and "status" (default 200)
                                      once the request passed the usual checks;
@@ -2427,6 +2967,22 @@ class ControlHandler(JSONHandlerBase):
                                      sem_pagador|com_pagador]  the ids (e2e, txid,
                                      codigoSolicitacao) in the endpoint's order
     GET  /pix_fixtures               the hand-written fixture ids (see "Pix data")
+    GET  /payments                   the payments created by POST /banking/v2/pix, in
+                                     creation order: [{"key" (x-id-idempotente as received,
+                                     or null), "codigo", "posts" (POSTs with this key that
+                                     reached the payment: the first plus replays), "body"
+                                     (the first POST's body as received, a string),
+                                     "valor" (exact decimal string), "chave" (null for
+                                     bank details), "tipoRetorno", "status" (now),
+                                     "created" (epoch seconds, a float), "dataPagamento",
+                                     "endToEnd", "historico" (statuses)}]
+    DELETE /payments                 forget them all (with their statement debits)
+    POST /payment_status {"codigo": C, "status": S[, "erros": [...]]}
+                                     move a created payment to any status of ref §5.2
+                                     (appended to historico): PAGO sets endToEnd,
+                                     dataHoraMovimento and the statement debit; a failure
+                                     (REPROVADO, FALHA, ...) fills erros (or the given
+                                     ones). 404 for an unknown codigo, 409 once PAGO.
     POST /config {"pix_lookback_days": N}  GET /banking/v2/pix/{id} finds payments
                                      requested in the last N days (default 90; 0 = all)
     """
@@ -2463,12 +3019,15 @@ class ControlHandler(JSONHandlerBase):
             ("GET", "/pix_summary"): self.c_pix_summary,
             ("GET", "/pix_ids"): self.c_pix_ids,
             ("GET", "/pix_fixtures"): self.c_pix_fixtures,
+            ("GET", "/payments"): self.c_payments_get,
+            ("DELETE", "/payments"): self.c_payments_delete,
+            ("POST", "/payment_status"): self.c_payment_status,
         }.get(key)
         if fn is None:
             self.reply(404, {"error": f"no control endpoint {self.command} {parts.path}"})
             return
         data = None
-        if self.command == "POST" and body.strip() and key[1] in ("/config", "/fault"):
+        if self.command == "POST" and body.strip() and key[1] in ("/config", "/fault", "/payment_status"):
             try:
                 data = json.loads(body)
             except ValueError as e:
@@ -2513,7 +3072,8 @@ class ControlHandler(JSONHandlerBase):
 
     def c_config_post(self, q, data):
         st = self.state
-        unknown = set(data) - {"rate_limits", "token_ttl", "scroll_ttl", "limits", "pix_lookback_days"}
+        unknown = set(data) - {"rate_limits", "token_ttl", "scroll_ttl", "limits", "pix_lookback_days",
+                               "approval_above"}
         if unknown:
             return 400, {"error": f"unknown config keys: {sorted(unknown)}"}
         if "rate_limits" in data and not isinstance(data["rate_limits"], bool):
@@ -2527,6 +3087,15 @@ class ControlHandler(JSONHandlerBase):
             return 400, {"error": "pix_lookback_days must be an integer >= 0 (0 = no limit)"}
         if "token_ttl" in data and not isinstance(data["token_ttl"], int):
             return 400, {"error": "token_ttl must be an integer (it is sent as expires_in)"}
+        approval = None
+        if data.get("approval_above") is not None:
+            v = data["approval_above"]
+            try:
+                approval = Decimal(v) if isinstance(v, (str, int)) and not isinstance(v, bool) else None
+            except ArithmeticError:
+                approval = None
+            if approval is None or not approval.is_finite() or approval < 0:
+                return 400, {"error": 'approval_above must be an amount >= 0 as a string ("1000.00") or null'}
         limits = data.get("limits", {})
         if not isinstance(limits, dict):
             return 400, {"error": "limits must be an object"}
@@ -2544,6 +3113,8 @@ class ControlHandler(JSONHandlerBase):
                 st.scroll_ttl = data["scroll_ttl"]
             if "pix_lookback_days" in data:
                 st.pix_lookback_days = data["pix_lookback_days"]
+            if "approval_above" in data:
+                st.approval_above = approval
             st.limits.update(limits)
         return 200, st.config()
 
@@ -2598,7 +3169,7 @@ class ControlHandler(JSONHandlerBase):
         op = q.get("tipoOperacao") or None
         if op not in (None, "C", "D"):
             return 400, {"error": "tipoOperacao must be C or D"}
-        rows = window_rows(inicio, fim, op, q.get("tipoTransacao") or None, cache=False)
+        rows = statement_rows(self.state, inicio, fim, op, q.get("tipoTransacao") or None, cache=False)
         sum_c = sum((r.amount for r in rows if r.op == "C"), Decimal(0))
         sum_d = sum((r.amount for r in rows if r.op == "D"), Decimal(0))
         return 200, {"count": len(rows), "sum_c": _money(sum_c), "sum_d": _money(sum_d)}
@@ -2647,6 +3218,24 @@ class ControlHandler(JSONHandlerBase):
         if kind == "cob":
             return 200, [c.txid for c in cobs_in(*w) if status is None or c.status == status]
         return 200, [s.codigo for s in sent_in(*w) if status is None or s.status == status]
+
+    def c_payments_get(self, q, data):
+        return 200, self.state.payments_list()
+
+    def c_payments_delete(self, q, data):
+        return 200, {"ok": True, "forgotten": self.state.forget_payments()}
+
+    def c_payment_status(self, q, data):
+        codigo, status, erros = data.get("codigo"), data.get("status"), data.get("erros")
+        if not isinstance(codigo, str) or status not in PIX_STATUSES:
+            return 400, {"error": f'need "codigo" and "status", one of {list(PIX_STATUSES)}'}
+        if erros is not None and not (isinstance(erros, list) and all(isinstance(e, dict) for e in erros)):
+            return 400, {"error": '"erros" must be a list of objects'}
+        why = self.state.set_payment_status(codigo, status, erros)
+        if why:
+            return (404 if why.startswith("no payment") else 409), {"error": why}
+        with self.state.lock:
+            return 200, self.state.payments[codigo].record()
 
     def c_pix_fixtures(self, q, data):
         return 200, {

@@ -612,6 +612,283 @@ raw = open(sys.argv[1], "rb").read(); o = json.loads(raw)
 print(len(raw) >= 300000 and "disponivel" in o and "content-encoding" not in open(sys.argv[2]).read().lower())' "$TMP/body" "$TMP/hdr")"
 
 # ------------------------------------------------------------------------------------------
+echo "# Pix payment: POST /banking/v2/pix (ref §5.1), its record and its faults"
+ctl POST /reset >/dev/null
+ctl DELETE /payments >/dev/null
+PTOKEN=$(get_token pix-test-client pix-test-secret "extrato.read pagamento-pix.write pagamento-pix.read")
+[ -n "$PTOKEN" ] && ok "token with pagamento-pix.write" || bad "token with pagamento-pix.write"
+# pay [curl args] BODY — POST /banking/v2/pix with PTOKEN (add -H "x-id-idempotente: K")
+pay() {
+    local body=${*: -1}
+    req -X POST -H "Authorization: Bearer $PTOKEN" -H 'Content-Type: application/json' "${@:1:$#-1}" \
+        --data-binary "$body" "$(B /banking/v2/pix)"
+}
+newkey() { "$PY" -c 'import uuid; print(uuid.uuid4())'; }
+npay() { ctl GET /payments | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+# payrec KEY EXPR — evaluate EXPR over the /payments entries p with that key (list)
+payrec() { ctl GET /payments | "$PY" -c '
+import json, sys
+p = [x for x in json.load(sys.stdin) if x["key"] == sys.argv[1]]
+r = eval(sys.argv[2])
+print(" ".join(map(str, r)) if isinstance(r, tuple) else r)' "$1" "$2"; }
+sentp() { req -H "Authorization: Bearer $PTOKEN" "$(B "/banking/v2/pix/$1")"; }
+viols() { j '" ".join(v["propriedade"] for v in d["violacoes"])'; }
+TODAY=$(TZ=America/Sao_Paulo date +%F)
+OKB='{"valor":150.00,"descricao":"NF 1234","destinatario":{"tipo":"CHAVE","chave":"fornecedor@example.com"}}'
+
+req -H "Authorization: Bearer $LIMITED" -X POST -d "$OKB" "$(B /banking/v2/pix)"
+eq "token without pagamento-pix.write -> 403 naming the scope" "403 True" "$CODE $(j '"pagamento-pix.write" in d["detail"]')"
+req "$(B /oauth/v2/token)" -d client_id=pix-limited-client -d client_secret=pix-limited-secret -d grant_type=client_credentials -d scope=pagamento-pix.write
+eq "the limited integration lacks pagamento-pix.write (token call 403)" 403 "$CODE"
+eq "nothing created so far" 0 "$(npay)"
+
+echo "#   validation (400 violacoes name the field, 422 for unknown key / bad QR code)"
+pay '{"descricao":"x","destinatario":{"tipo":"CHAVE","chave":"a@example.com"}}'
+eq "valor missing" "400 valor" "$CODE $(viols)"
+pay '{"valor":"150.00","destinatario":{"tipo":"CHAVE","chave":"a@example.com"}}'
+eq "valor as a string" "400 valor" "$CODE $(viols)"
+pay '{"valor":true,"destinatario":{"tipo":"CHAVE","chave":"a@example.com"}}'
+eq "valor true" "400 valor" "$CODE $(viols)"
+pay '{"valor":0,"destinatario":{"tipo":"CHAVE","chave":"a@example.com"}}'
+eq "valor 0" "400 valor" "$CODE $(viols)"
+pay '{"valor":-5.00,"destinatario":{"tipo":"CHAVE","chave":"a@example.com"}}'
+eq "valor negative" "400 valor" "$CODE $(viols)"
+pay '{"valor":10.001,"destinatario":{"tipo":"CHAVE","chave":"a@example.com"}}'
+eq "valor with 3 decimals" "400 valor" "$CODE $(viols)"
+D141=$(printf 'd%.0s' $(seq 141)); D140=${D141:1}
+pay "{\"valor\":1.00,\"descricao\":\"$D141\",\"destinatario\":{\"tipo\":\"CHAVE\",\"chave\":\"a@example.com\"}}"
+eq "descricao of 141 characters" "400 descricao" "$CODE $(viols)"
+pay "{\"valor\":1.00,\"dataPagamento\":\"$(TZ=America/Sao_Paulo date -d yesterday +%F)\",\"destinatario\":{\"tipo\":\"CHAVE\",\"chave\":\"a@example.com\"}}"
+eq "dataPagamento yesterday (Brasília)" "400 dataPagamento" "$CODE $(viols)"
+pay '{"valor":1.00,"dataPagamento":"01/12/2030","destinatario":{"tipo":"CHAVE","chave":"a@example.com"}}'
+eq "dataPagamento not YYYY-MM-DD" "400 dataPagamento" "$CODE $(viols)"
+pay '{"valor":1.00}'
+eq "destinatario missing" "400 destinatario" "$CODE $(viols)"
+pay '{"valor":1.00,"destinatario":{"tipo":"BANK_DETAILS"}}'
+eq "destinatario.tipo unknown" "400 destinatario.tipo" "$CODE $(viols)"
+codes=""
+for k in 'a@b' 'a b@example.com' '12345678900' '11222333000180' '+5511987654321x' '+551187654321' '5511987654321' \
+         '7d9f0335-8dcc-4054-9bf9-0c8a8b1e9d4' 'qualquer'; do
+    pay "{\"valor\":1.00,\"destinatario\":{\"tipo\":\"CHAVE\",\"chave\":\"$k\"}}"; codes="$codes$CODE:$(viols) "
+done
+eq "malformed keys (e-mail, CPF/CNPJ check digits, phone, EVP, other) -> 400 destinatario.chave" \
+    "$(for _ in $(seq 9); do printf '400:destinatario.chave '; done)" "$codes"
+pay '{"valor":1.00,"destinatario":{"tipo":"CHAVE"}}'
+eq "chave missing" "400 destinatario.chave" "$CODE $(viols)"
+pay '{"valor":1.00,"destinatario":{"tipo":"DADOS_BANCARIOS","instituicaoFinanceira":{}}}'
+eq "DADOS_BANCARIOS: every missing field named" "400 destinatario.contaCorrente destinatario.tipoConta destinatario.cpfCnpj destinatario.agencia destinatario.nome destinatario.instituicaoFinanceira.ispb" "$CODE $(viols)"
+pay '{"valor":1.00,"destinatario":{"tipo":"DADOS_BANCARIOS","nome":"X","contaCorrente":"12a","tipoConta":"CORRENTE","cpfCnpj":"12345678900","agencia":"00019","instituicaoFinanceira":{"ispb":"416968"}}}'
+eq "DADOS_BANCARIOS: malformed fields named" "400 destinatario.contaCorrente destinatario.tipoConta destinatario.cpfCnpj destinatario.agencia destinatario.instituicaoFinanceira.ispb" "$CODE $(viols)"
+pay '{"valor":1.00,"destinatario":{"tipo":"PIX_COPIA_E_COLA"}}'
+eq "pixCopiaECola missing" "400 destinatario.pixCopiaECola" "$CODE $(viols)"
+pay '{"valor":1.00,"destinatario":{"tipo":"PIX_COPIA_E_COLA","pixCopiaECola":"00020126330014br.gov.bcb.pix0111123456789095204000053039865802BR5913FULANO6008BRASILIA62070503***63041234"}}'
+eq "pixCopiaECola with a wrong CRC -> 422 (the portal's QR Code example)" "422 Não foi possível processar o QR Code False" "$CODE $(j 'd["title"]') $(j '"violacoes" in d')"
+pay '{"valor":1.00,"destinatario":{"tipo":"CHAVE","chave":"Fulano@NaoExiste.example"}}'
+eq "well-formed key the bank does not know (@naoexiste.example) -> 422" "422 Chave não encontrada." "$CODE $(j 'd["title"]')"
+pay 'valor=1'
+eq "body not JSON -> 400" "400 body" "$CODE $(viols)"
+pay -H 'x-id-idempotente: nao-e-uuid' '{"valor":1.00,"destinatario":{"tipo":"CHAVE","chave":"a@example.com"}}'
+eq "x-id-idempotente not a UUID -> 400" "400 x-id-idempotente" "$CODE $(viols)"
+eq "no refused POST created a payment" 0 "$(npay)"
+
+echo "#   valid payees and amounts"
+QR=$("$PY" -c '
+import binascii
+def f(t, v): return "%s%02d%s" % (t, len(v), v)
+s = f("00","01") + f("26", f("00","br.gov.bcb.pix") + f("01","45723174000110")) + f("52","0000") + f("53","986") \
+    + f("54","10.00") + f("58","BR") + f("59","FORNECEDOR EXEMPLO") + f("60","SAO PAULO") + f("62", f("05","***")) + "6304"
+print(s + "%04X" % binascii.crc_hqx(s.encode(), 0xFFFF))')
+codes=""
+for dest in '{"tipo":"CHAVE","chave":"fornecedor@example.com"}' '{"tipo":"CHAVE","chave":"52998224725"}' \
+            '{"tipo":"CHAVE","chave":"45723174000110"}' '{"tipo":"CHAVE","chave":"+5511987654321"}' \
+            '{"tipo":"CHAVE","chave":"7d9f0335-8dcc-4054-9bf9-0c8a8b1e9d4a"}' \
+            "{\"tipo\":\"PIX_COPIA_E_COLA\",\"pixCopiaECola\":\"$QR\"}"; do
+    pay "{\"valor\":10.00,\"descricao\":\"$D140\",\"dataPagamento\":\"$TODAY\",\"destinatario\":$dest}"; codes="$codes$CODE "
+done
+eq "valid: e-mail, CPF, CNPJ, phone, EVP keys, Copia e Cola; descricao of 140" "200 200 200 200 200 200 " "$codes"
+eq "six payments created" 6 "$(npay)"
+pay '{"valor":0.01,"destinatario":{"tipo":"DADOS_BANCARIOS","nome":"Teste dados bancários","contaCorrente":"0000000","tipoConta":"CONTA_CORRENTE","cpfCnpj":"52998224725","agencia":"0019","instituicaoFinanceira":{"ispb":"00416968"}}}'
+eq "DADOS_BANCARIOS (the portal's example) -> 200 PROCESSADO" "200 PROCESSADO" "$CODE $(j 'd["tipoRetorno"]')"
+sentp "$(j 'd["codigoSolicitacao"]')"
+eq "its consulta has the payee's account (codIspb, codAgencia, nroConta, masked CPF, tipoConta)" \
+    '{"codIspb":"00416968","codAgencia":"0019","nroConta":"0000000","cpfCnpj":"***.982.247-**","nome":"Teste dados bancários","tipoConta":"CAC"}' \
+    "$(j 'd["transacaoPix"]["recebedor"]')"
+pay '{"valor":12345678901.99,"destinatario":{"tipo":"CHAVE","chave":"a@example.com"}}'
+C_BIG=$(j 'd["codigoSolicitacao"]')
+eq "exact amounts: the record's valor and the consulta's JSON number keep every digit" '12345678901.99 "valor":12345678901.99,' \
+    "$(ctl GET /payments | "$PY" -c 'import json,sys; print([p["valor"] for p in json.load(sys.stdin) if p["codigo"]=="'"$C_BIG"'"][0])') $(sentp "$C_BIG"; grep -o '"valor":[0-9.]*,' "$TMP/body")"
+ctl DELETE /payments >/dev/null
+eq "DELETE /payments forgets them" 0 "$(npay)"
+
+echo "#   idempotency (x-id-idempotente)"
+K1=$(newkey)
+pay -H "x-id-idempotente: $K1" "$OKB"; cp "$TMP/body" "$TMP/k1a"
+eq "first POST with a key: 200 PROCESSADO, today" "200 PROCESSADO $TODAY $TODAY" "$CODE $(j 'd["tipoRetorno"]') $(j 'd["dataPagamento"]') $(j 'd["dataOperacao"]')"
+[[ $(j 'd["codigoSolicitacao"]') =~ ^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$ ]] && ok "codigoSolicitacao is a UUID" || bad "codigoSolicitacao is a UUID"
+eq "answer fields" "codigoSolicitacao,dataOperacao,dataPagamento,tipoRetorno" "$(j '",".join(sorted(d))')"
+C1=$(j 'd["codigoSolicitacao"]')
+pay -H "x-id-idempotente: $(tr a-f A-F <<<"$K1")" '{"valor":999.99,"destinatario":{"tipo":"CHAVE","chave":"outro@example.com"}}'
+eq "replay (same key in upper case, another body): the first answer byte for byte" "200 same" "$CODE $(cmp -s "$TMP/body" "$TMP/k1a" && echo same || echo differs)"
+eq "one payment for the key, posts 2, first body kept" "1 2 $OKB 150.00 fornecedor@example.com PROCESSADO PAGO $C1" \
+    "$(payrec "$K1" 'len(p), p[0]["posts"], p[0]["body"], p[0]["valor"], p[0]["chave"], p[0]["tipoRetorno"], p[0]["status"], p[0]["codigo"]')"
+truthy "created is an epoch float" "$(payrec "$K1" 'isinstance(p[0]["created"], float) and abs(p[0]["created"] - __import__("time").time()) < 60')"
+pay '{"valor":1.00,"destinatario":{"tipo":"CHAVE","chave":"a@example.com"}}'; a=$(j 'd["codigoSolicitacao"]')
+pay '{"valor":1.00,"destinatario":{"tipo":"CHAVE","chave":"a@example.com"}}'; b=$(j 'd["codigoSolicitacao"]')
+eq "without the header every POST creates a payment (the danger)" "3 True 2" \
+    "$(npay) $([ "$a" != "$b" ] && echo True) $(ctl GET /payments | "$PY" -c 'import json,sys; print(sum(1 for x in json.load(sys.stdin) if x["key"] is None))')"
+K2=$(newkey)
+pay -H "x-id-idempotente: $K2" '{"valor":1.00,"destinatario":{"tipo":"CHAVE","chave":"a@naoexiste.example"}}'; a=$CODE
+pay -H "x-id-idempotente: $K2" '{"valor":2.00,"destinatario":{"tipo":"CHAVE","chave":"a@example.com"}}'
+eq "a refused POST binds no key: the same key then creates" "422 200 1 1" "$a $CODE $(payrec "$K2" 'len(p), p[0]["posts"]')"
+K3=$(newkey)
+ctl POST /fault '{"endpoint":"pix_pagamento","kind":"delay","ms":800,"count":8}' >/dev/null
+for i in $(seq 8); do
+    curl -s -o "$TMP/conc$i" "${CERT_ARGS[@]}" -X POST -H "Authorization: Bearer $PTOKEN" -H "x-id-idempotente: $K3" \
+        --data-binary "{\"valor\":$i.00,\"destinatario\":{\"tipo\":\"CHAVE\",\"chave\":\"a@example.com\"}}" "$(B /banking/v2/pix)" &
+    CONC_PIDS="${CONC_PIDS:-} $!"
+done
+wait $CONC_PIDS
+ctl DELETE /fault >/dev/null
+eq "8 concurrent POSTs with one key: one payment, posts 8, 8 identical answers" "1 8 1" \
+    "$(payrec "$K3" 'len(p), p[0]["posts"]') $(cat "$TMP"/conc[1-8] | sort -u | grep -c codigoSolicitacao)"
+truthy "request log: idempotency_key and epoch t on each POST" "$(ctl GET '/requests?endpoint=pix_pagamento' | "$PY" -c '
+import json, sys, time
+r = json.load(sys.stdin)
+k = [x for x in r if x["idempotency_key"] == sys.argv[1]]
+print(len(k) == 8 and all(isinstance(x["t"], float) and abs(x["t"] - time.time()) < 120 for x in r)
+      and any(x["idempotency_key"] is None for x in r))' "$K3")"
+n=$(npay)
+ctl POST /reset >/dev/null
+eq "POST /reset keeps the payments (a bank does not forget)" "$n" "$(npay)"
+
+echo "#   tipoRetorno, consulta, approval, statement and balance"
+sentp "$C1"; cp "$TMP/body" "$TMP/c1"
+eq "PROCESSADO -> consulta PAGO, historico CRIADO,PAGO, valor a number" "200 PAGO CRIADO,PAGO 150.00 fornecedor@example.com $C1" \
+    "$CODE $(j 'd["transacaoPix"]["status"]') $(j '",".join(h["status"] for h in d["historico"])') $(grep -o '"valor":[0-9.]*' "$TMP/c1" | cut -d: -f2) $(j 'd["transacaoPix"]["chave"]') $(j 'd["transacaoPix"]["codigoSolicitacao"]')"
+truthy "PAGO has endToEnd (E00416968...) and dataHoraMovimento" "$(j '__import__("re").fullmatch(r"E00416968\d{12}[A-Za-z0-9]{11}", d["transacaoPix"]["endToEnd"]) is not None and d["transacaoPix"]["dataHoraMovimento"][:10] == "'"$TODAY"'"')"
+TOMORROW=$(TZ=America/Sao_Paulo date -d tomorrow +%F)
+pay -H "x-id-idempotente: $(newkey)" "{\"valor\":50.00,\"dataPagamento\":\"$TOMORROW\",\"destinatario\":{\"tipo\":\"CHAVE\",\"chave\":\"a@example.com\"}}"
+C_AG=$(j 'd["codigoSolicitacao"]')
+eq "future dataPagamento -> AGENDADO" "200 AGENDADO $TOMORROW $TODAY" "$CODE $(j 'd["tipoRetorno"]') $(j 'd["dataPagamento"]') $(j 'd["dataOperacao"]')"
+sentp "$C_AG"
+eq "AGENDADO consulta" "AGENDADO CRIADO,AGENDADO False" "$(j 'd["transacaoPix"]["status"]') $(j '",".join(h["status"] for h in d["historico"])') $(j '"endToEnd" in d["transacaoPix"]')"
+eq "approval_above configurable (default null)" 'null "1000.00"' \
+    "$(ctl GET /config | "$PY" -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["approval_above"]))') $(ctl POST /config '{"approval_above":"1000.00"}' | "$PY" -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["approval_above"]))')"
+eq "approval_above 1000.5 (a float) refused" 400 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$CPORT/config" -d '{"approval_above":1000.5}')"
+pay '{"valor":999.99,"destinatario":{"tipo":"CHAVE","chave":"a@example.com"}}'; a=$(j 'd["tipoRetorno"]')
+KA=$(newkey)
+pay -H "x-id-idempotente: $KA" '{"valor":1000.00,"descricao":"Aprovar","destinatario":{"tipo":"CHAVE","chave":"52998224725"}}'
+C_AP=$(j 'd["codigoSolicitacao"]')
+eq "under the threshold PROCESSADO, at it APROVACAO" "PROCESSADO APROVACAO" "$a $(j 'd["tipoRetorno"]')"
+KR=$(newkey)
+pay -H "x-id-idempotente: $KR" '{"valor":2500.00,"destinatario":{"tipo":"CHAVE","chave":"a@example.com"}}'
+C_RE=$(j 'd["codigoSolicitacao"]')
+ctl POST /config '{"approval_above":null}' >/dev/null
+sentp "$C_AP"
+eq "APROVACAO -> AGUARDANDO_APROVACAO, no endToEnd" "AGUARDANDO_APROVACAO CRIADO,AGUARDANDO_APROVACAO False" \
+    "$(j 'd["transacaoPix"]["status"]') $(j '",".join(h["status"] for h in d["historico"])') $(j '"endToEnd" in d["transacaoPix"]')"
+stmt() {  # stmt -> "rows_today sum_d_today" of the simple /extrato and the saldo
+    req -H "Authorization: Bearer $PTOKEN" "$(B "/banking/v2/extrato?dataInicio=$TODAY&dataFim=$TODAY")"
+    local n; n=$(j 'len(d["transacoes"])')
+    req -H "Authorization: Bearer $PTOKEN" "$(B /banking/v2/saldo)"
+    echo "$n $(j 'd["disponivel"]')"
+}
+read -r N0 S0 <<<"$(stmt)"
+SD0=$(ctl GET "/summary?dataInicio=$TODAY&dataFim=$TODAY" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["sum_d"])')
+extrato "dataInicio=$TODAY&dataFim=$TODAY&tipoOperacao=D&tamanhoPagina=10000"
+eq "not yet approved: no debit in the statement" "0" "$(j 'sum(1 for t in d["transacoes"] if (t.get("detalhes") or {}).get("codigoSolicitacao") == "'"$C_AP"'")')"
+eq "/payment_status PAGO" "200 PAGO" "$(curl -s -o "$TMP/ps" -w '%{http_code}' "http://127.0.0.1:$CPORT/payment_status" -d "{\"codigo\":\"$C_AP\",\"status\":\"PAGO\"}") $(j 'd["status"]' "$TMP/ps")"
+sentp "$C_AP"
+eq "approved: PAGO, historico CRIADO,AGUARDANDO_APROVACAO,PAGO, endToEnd, dataHoraMovimento" "PAGO CRIADO,AGUARDANDO_APROVACAO,PAGO True True" \
+    "$(j 'd["transacaoPix"]["status"]') $(j '",".join(h["status"] for h in d["historico"])') $(j 'd["transacaoPix"]["endToEnd"].startswith("E00416968")') $(j '"dataHoraMovimento" in d["transacaoPix"]')"
+E2E_AP=$(j 'd["transacaoPix"]["endToEnd"]')
+extrato "dataInicio=$TODAY&dataFim=$TODAY&tipoOperacao=D&tamanhoPagina=10000"
+eq "extrato/completo: one PIX D row with codigoSolicitacao, endToEndId, valor string 1000.0" "1 PIX D 1000.0 $E2E_AP 52998224725 Aprovar $TODAY" \
+    "$(j '(lambda r: " ".join([str(len(r)), r[0]["tipoTransacao"], r[0]["tipoOperacao"], r[0]["valor"], r[0]["detalhes"]["endToEndId"], r[0]["detalhes"]["cpfCnpjRecebedor"], r[0]["detalhes"]["descricaoPix"], r[0]["dataTransacao"]]))([t for t in d["transacoes"] if (t.get("detalhes") or {}).get("codigoSolicitacao") == "'"$C_AP"'"])')"
+truthy "extrato/completo still newest first" "$(j 'all(a["dataInclusao"] >= b["dataInclusao"] for a, b in zip(d["transacoes"], d["transacoes"][1:]))')"
+read -r N1 S1 <<<"$(stmt)"
+SD1=$(ctl GET "/summary?dataInicio=$TODAY&dataFim=$TODAY" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["sum_d"])')
+eq "simple /extrato one row more, saldo and /summary sum_d move by exactly 1000.00" "1 True True" \
+    "$((N1 - N0)) $("$PY" -c "from decimal import Decimal as D; print(D('$S0') - D('$S1') == D('1000.00'))") $("$PY" -c "from decimal import Decimal as D; print(D('$SD1') - D('$SD0') == D('1000.00'))")"
+req -H "Authorization: Bearer $PTOKEN" "$(B "/banking/v2/saldo?dataSaldo=$TODAY")"
+eq "saldo of dataSaldo=today includes it" "$S1" "$(j 'd["disponivel"]')"
+eq "PAGO is final: /payment_status -> 409" 409 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$CPORT/payment_status" -d "{\"codigo\":\"$C_AP\",\"status\":\"FALHA\"}")"
+ctl POST /payment_status "{\"codigo\":\"$C_RE\",\"status\":\"REPROVADO\"}" >/dev/null
+sentp "$C_RE"
+eq "REPROVADO fills erros, no debit" "REPROVADO CRIADO,AGUARDANDO_APROVACAO,REPROVADO PAG-REPROVADO $N1 $S1" \
+    "$(j 'd["transacaoPix"]["status"]') $(j '",".join(h["status"] for h in d["historico"])') $(j 'd["transacaoPix"]["erros"][0]["codigoErro"]') $(stmt)"
+eq "record follows (status REPROVADO, tipoRetorno APROVACAO)" "REPROVADO APROVACAO" "$(payrec "$KR" 'p[0]["status"] + " " + p[0]["tipoRetorno"]')"
+eq "/payment_status: unknown codigo 404, unknown status 400" "404 400" \
+    "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$CPORT/payment_status" -d '{"codigo":"00000000-0000-4000-8000-000000000000","status":"PAGO"}') $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$CPORT/payment_status" -d "{\"codigo\":\"$C_RE\",\"status\":\"PAGOU\"}")"
+
+echo "#   faults on pix_pagamento"
+fault_case() {  # fault_case KIND EXTRA_JSON -> sets FK (key) and runs one POST with --max-time 2
+    FK=$(newkey)
+    ctl POST /fault "{\"endpoint\":\"pix_pagamento\",\"kind\":\"$1\"$2}" >/dev/null
+    pay --max-time 2 -H "x-id-idempotente: $FK" '{"valor":7.00,"destinatario":{"tipo":"CHAVE","chave":"a@example.com"}}'
+}
+n0=$(npay)
+fault_case status ',"status":503'
+eq "status 503 (before): 503, nothing created" "503 $n0 0" "$CODE $(npay) $(payrec "$FK" 'len(p)')"
+pay -H "x-id-idempotente: $FK" '{"valor":7.00,"destinatario":{"tipo":"CHAVE","chave":"a@example.com"}}'
+eq "  the retry with the key creates it (posts 1)" "200 1 1" "$CODE $(payrec "$FK" 'len(p), p[0]["posts"]')"
+FK=$(newkey)
+ctl POST /fault '{"endpoint":"pix_pagamento","kind":"hang"}' >/dev/null
+( pay --max-time 3 -H "x-id-idempotente: $FK" '{"valor":7.00,"destinatario":{"tipo":"CHAVE","chave":"a@example.com"}}'; echo "$RC" >"$TMP/hang_pay" ) &
+BG=$!
+sleep 1.5
+eq "hang (before): nothing recorded while it lasts" 0 "$(payrec "$FK" 'len(p)')"
+wait "$BG"
+eq "  client times out, still nothing" "28 0" "$(cat "$TMP/hang_pay") $(payrec "$FK" 'len(p)')"
+fault_case drop ''
+eq "drop (after): the answer is cut (rc 18) but the payment is recorded" "18 1" "$RC $(payrec "$FK" 'len(p)')"
+C_DROP=$(payrec "$FK" 'p[0]["codigo"]')
+pay -H "x-id-idempotente: $FK" '{"valor":7.00,"destinatario":{"tipo":"CHAVE","chave":"a@example.com"}}'
+eq "  the retry with the key gets the payment's answer (same codigo, posts 2)" "200 $C_DROP 1 2" "$CODE $(j 'd["codigoSolicitacao"]') $(payrec "$FK" 'len(p), p[0]["posts"]')"
+FK=$(newkey)
+ctl POST /fault '{"endpoint":"pix_pagamento","kind":"hang_after"}' >/dev/null
+( pay --max-time 3 -H "x-id-idempotente: $FK" '{"valor":7.00,"destinatario":{"tipo":"CHAVE","chave":"a@example.com"}}'; echo "$RC" >"$TMP/hang_pay" ) &
+BG=$!
+sleep 1.5
+eq "hang_after: recorded while the answer never comes" "1 PAGO" "$(payrec "$FK" 'len(p), p[0]["status"]')"
+wait "$BG"
+eq "  client times out" 28 "$(cat "$TMP/hang_pay")"
+pay -H "x-id-idempotente: $FK" '{"valor":7.00,"destinatario":{"tipo":"CHAVE","chave":"a@example.com"}}'
+eq "  the retry gets the recorded payment (posts 2)" "200 $(payrec "$FK" 'p[0]["codigo"]') 2" "$CODE $(j 'd["codigoSolicitacao"]') $(payrec "$FK" 'p[0]["posts"]')"
+eq "  the hung POST is logged with status null" "null" "$(ctl GET '/requests?endpoint=pix_pagamento' | "$PY" -c 'import json,sys; print(json.dumps([r["status"] for r in json.load(sys.stdin) if r["idempotency_key"] == sys.argv[1]][0]))' "$FK")"
+fault_case status_after ',"status":500'
+eq "status_after 500: answers 500 but the payment is recorded" "500 Ocorreu um erro! 1" "$CODE $(j 'd["title"]') $(payrec "$FK" 'len(p)')"
+pay -H "x-id-idempotente: $FK" '{"valor":7.00,"destinatario":{"tipo":"CHAVE","chave":"a@example.com"}}'
+eq "  the retry gets the recorded payment (posts 2)" "200 $(payrec "$FK" 'p[0]["codigo"]') 2" "$CODE $(j 'd["codigoSolicitacao"]') $(payrec "$FK" 'p[0]["posts"]')"
+fault_case delay ',"ms":600'
+eq "delay (before): answered after the delay, created" "200 True 1" "$CODE $("$PY" -c "print($TIME >= 0.6)") $(payrec "$FK" 'len(p)')"
+ctl DELETE /fault >/dev/null
+
+echo "#   rate limits: 60/min and 1 call per second"
+eq "default limit pix_pagamento 60/min" 60 "$(ctl GET /config | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["limits"]["pix_pagamento"])')"
+ctl POST /reset >/dev/null
+ctl POST /config '{"rate_limits":true}' >/dev/null
+n0=$(npay)
+# two POSTs on one keep-alive connection, the second right after the first
+out=$(curl -s -o /dev/null -o /dev/null -w '%{http_code}:%header{retry-after} ' "${CERT_ARGS[@]}" -X POST \
+    -H "Authorization: Bearer $PTOKEN" --data-binary '{"valor":3.00,"destinatario":{"tipo":"CHAVE","chave":"a@example.com"}}' \
+    "$(B /banking/v2/pix)" "$(B /banking/v2/pix)")
+eq "second POST within 1 s -> 429 Retry-After 1, nothing created by it" "200: 429:1 $((n0 + 1))" "$out$(npay)"
+sleep 1.1
+pay '{"valor":3.00,"destinatario":{"tipo":"CHAVE","chave":"a@example.com"}}'
+eq "after 1 s the next POST passes" "200 $((n0 + 2))" "$CODE $(npay)"
+sentp "$C1"; a=$CODE; sentp "$C1"
+eq "the 1/s rule is POST-only (GET consulta twice at once)" "200 200" "$a $CODE"
+ctl POST /config '{"limits":{"pix_pagamento":3}}' >/dev/null
+sleep 1.1
+pay '{"valor":3.00,"destinatario":{"tipo":"CHAVE","chave":"a@example.com"}}'
+RA=$(header Retry-After)
+eq "refused calls count: 4th call in the minute over a limit of 3 -> 429 with Retry-After > 1" "429 True" "$CODE $([ "${RA:-0}" -gt 1 ] && [ "$RA" -le 60 ] && echo True || echo "False($RA)")"
+ctl POST /config '{"rate_limits":false,"limits":{"pix_pagamento":60}}' >/dev/null
+ctl POST /reset >/dev/null
+ctl DELETE /payments >/dev/null
+
+# ------------------------------------------------------------------------------------------
 echo "# counts, request log, revoke, token expiry"
 ctl POST /reset >/dev/null
 req -H "$(auth)" "$(B /banking/v2/saldo)"
@@ -619,7 +896,8 @@ req -H "$(auth)" "$(B '/banking/v2/saldo?dataSaldo=x')"
 extrato "dataInicio=2024-06-20&dataFim=2024-06-20"
 req -H "$(auth)" "$(B /banking/v2/zzz)"
 eq "/calls" "2 1 1 0 4" "$(ctl GET /calls | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(d["saldo"], d["extrato"], d["unknown"], d["token"], d["total"])')"
-eq "/requests?endpoint=saldo" '[{"method":"GET","path":"/banking/v2/saldo","query":"","status":200,"conta":null},{"method":"GET","path":"/banking/v2/saldo","query":"dataSaldo=x","status":400,"conta":null}]' "$(ctl GET '/requests?endpoint=saldo')"
+eq "/requests?endpoint=saldo (t: arrival, epoch float)" '[{"method":"GET","path":"/banking/v2/saldo","query":"","status":200,"conta":null,"idempotency_key":null},{"method":"GET","path":"/banking/v2/saldo","query":"dataSaldo=x","status":400,"conta":null,"idempotency_key":null}] True' \
+    "$(ctl GET '/requests?endpoint=saldo' | "$PY" -c 'import json,sys,time; r=json.load(sys.stdin); t=[x.pop("t") for x in r]; print(json.dumps(r, separators=(",",":")), all(isinstance(v, float) and abs(v - time.time()) < 60 for v in t))')"
 eq "/requests (all)" 4 "$(ctl GET /requests | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')"
 ctl POST /revoke >/dev/null
 req -H "$(auth)" "$(B /banking/v2/saldo)"
@@ -637,7 +915,7 @@ TOKEN=$(j 'd["access_token"]')
 sleep 1.2
 req -H "$(auth)" "$(B /banking/v2/saldo)"
 eq "expired token -> 401" 401 "$CODE"
-eq "GET /config" '{"rate_limits":false,"token_ttl":1,"scroll_ttl":360,"limits":{"token":5,"saldo":10,"extrato":10,"extrato_simples":10,"pix_recebidos":120,"pix_recebido":120,"cob":120,"cob_txid":120,"pix_consulta":20},"pix_lookback_days":90}' "$(ctl GET /config)"
+eq "GET /config" '{"rate_limits":false,"token_ttl":1,"scroll_ttl":360,"limits":{"token":5,"saldo":10,"extrato":10,"extrato_simples":10,"pix_recebidos":120,"pix_recebido":120,"cob":120,"cob_txid":120,"pix_consulta":20,"pix_pagamento":60},"pix_lookback_days":90,"approval_above":null}' "$(ctl GET /config)"
 eq "bad config -> 400" 400 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$CPORT/config" -d '{"token_ttl":-1}')"
 
 # ------------------------------------------------------------------------------------------
