@@ -38,6 +38,10 @@ RETURNS record
 AS 'MODULE_PATHNAME', 'pix_fdw_certificate_info'
 LANGUAGE C STRICT STABLE;
 
+-- The schema's functions and tables carry their own grants (pay, the ledger, ... are not
+-- PUBLIC); reaching them needs USAGE on the schema.
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+
 -- ---- Paying -------------------------------------------------------------------------------
 -- The ledger: one row per idempotency key. pix_fdw.pay() writes a row in the caller's
 -- transaction; after that transaction commits, a background worker ("pix_fdw sender") sends

@@ -439,10 +439,19 @@ Col(HeapTuple t, TupleDesc d, int i, MemoryContext cxt)
 	return v ? MemoryContextStrdup(cxt, v) : nullptr;
 }
 
+// A transaction of the sender. now() is the transaction's start, taken from the statement
+// start time, which only a client backend's loop sets: set it, or now() stays frozen.
+void
+StartSenderTransaction()
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+}
+
 void
 Begin()
 {
-	StartTransactionCommand();
+	StartSenderTransaction();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -593,7 +602,7 @@ SendStep(const char *schema, MemoryContext cxt)
 
 	static SendResult r;  // static: written inside PG_TRY, read after a longjmp
 	r = SendResult();
-	StartTransactionCommand();
+	StartSenderTransaction();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	PG_TRY();
 	{
@@ -675,7 +684,7 @@ CheckStep(const char *schema, MemoryContext cxt)
 
 	static CheckResult r;  // static: written inside PG_TRY, read after a longjmp
 	r = CheckResult();
-	StartTransactionCommand();
+	StartSenderTransaction();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	PG_TRY();
 	{
@@ -1016,7 +1025,7 @@ pix_fdw_sender_main(Datum arg)
 	SetConfigOption("application_name", "pix_fdw sender", PGC_USERSET, PGC_S_SESSION);
 	pgstat_report_appname("pix_fdw sender");
 
-	StartTransactionCommand();
+	StartSenderTransaction();
 	Ledger l = FindLedger(true);
 	char *schema = OidIsValid(l.relid) ? MemoryContextStrdup(TopMemoryContext, l.schema) : nullptr;
 	CommitTransactionCommand();
