@@ -702,6 +702,12 @@ RowExtractor::SplitPath(const std::string &path)
 void
 RowExtractor::Extract(const rapidjson::Value &row, const json::Page &page, std::vector<Cell> &out)
 {
+	if (!row.IsObject())
+		throw Error(sqlstate::kReplyHandle, "the bank's answer has a row that is not a JSON object",
+		            std::string("A ") +
+		                (row.IsArray() ? "array" : row.IsNull() ? "null" : row.IsBool() ? "boolean"
+		                                                     : page.IsNumber(row) ? "number" : "string") +
+		                " where a row is expected.");
 	out.resize(columns_.size());
 	std::fill(found_.begin(), found_.end(), nullptr);
 	Walk(0, row);

@@ -785,6 +785,31 @@ main()
 		      "counters: the refused balance GETs count 4 calls and 2 retries of endpoint saldo");
 	}
 
+	// Hostile pages: deep nesting is refused before it can exhaust the stack (the recursive
+	// parser crashed on a million '['), a raw NUL byte is not the end of the text, a row must
+	// be an object.
+	{
+		json::Page page;
+		auto deep = Thrown([&] { page.Parse(std::string(1000000, '[') + std::string(1000000, ']')); });
+		Check(deep.first == "HV00K" && deep.second.find("deeper than 64 levels") != std::string::npos,
+		      "a page nesting a million arrays is an error, not a crash (" + deep.second + ")");
+		auto ok64 = Thrown([&] { page.Parse(std::string(64, '[') + std::string(64, ']')); });
+		auto no65 = Thrown([&] { page.Parse(std::string(65, '[') + std::string(65, ']')); });
+		Check(ok64.first.empty() && no65.first == "HV00K", "64 levels are read, 65 are refused");
+		auto nul = Thrown([&] { page.Parse(std::string("{}\0{\"a\":", 7)); });
+		Check(nul.first == "HV00K", "a raw NUL byte after a document is an error");
+		page.Parse(R"({"rows":[1]})");
+		RowExtractor ex({Col("valor")});
+		std::vector<Cell> out;
+		auto row = Thrown([&] { ex.Extract(page.Doc()["rows"][0], page, out); });
+		Check(row.first == "HV00K" && row.second == "the bank's answer has a row that is not a JSON object",
+		      "a row that is a number is an error, not a row of NULLs");
+		rapidjson::Document deep_error;
+		std::string text = std::string(1000000, '[') + std::string(1000000, ']');
+		Check(!deep_error.Parse(text.c_str(), text.size()).HasParseError() && deep_error.IsArray(),
+		      "Document::Parse is iterative: a million levels in an error body parse without recursion");
+	}
+
 	// Counters in one process: rows by server and endpoint, reset per server, a bounded table.
 	{
 		LocalCounterStore store;
