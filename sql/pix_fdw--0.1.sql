@@ -127,3 +127,33 @@ CREATE FUNCTION @extschema@.wait(idempotency_key uuid, timeout interval DEFAULT 
 RETURNS @extschema@.payments
 AS 'MODULE_PATHNAME', 'pix_fdw_wait'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+-- ---- Counters -----------------------------------------------------------------------------
+-- Calls to the bank per server and endpoint, in memory only (shared by every session when
+-- pix_fdw is preloaded, else this session's own); nothing is written to a table for them.
+CREATE FUNCTION @extschema@.counters_snapshot(
+    OUT server text, OUT endpoint text, OUT calls bigint, OUT pages bigint, OUT bytes bigint,
+    OUT status_2xx bigint, OUT status_4xx bigint, OUT status_5xx bigint, OUT status_429 bigint,
+    OUT retries bigint, OUT rate_waits bigint, OUT tokens bigint, OUT cache_hits bigint,
+    OUT since timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pix_fdw_counters'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+
+CREATE VIEW @extschema@.counters AS
+    SELECT * FROM @extschema@.counters_snapshot() ORDER BY server, endpoint;
+COMMENT ON VIEW @extschema@.counters IS
+  'Calls to the bank per server and endpoint since the counters started (or were reset): HTTP '
+  'requests (retries included), pages of rows, body bytes, answers by status class (status_4xx '
+  'includes status_429), retries, client-side rate-limit waits, tokens minted, result-cache hits';
+
+-- Forget the counters of one server (of every server when NULL) in this database.
+CREATE FUNCTION @extschema@.counters_reset(server text DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'pix_fdw_counters_reset'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+REVOKE ALL ON FUNCTION @extschema@.counters_snapshot() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.counters_reset(text) FROM PUBLIC;
+GRANT SELECT ON @extschema@.counters TO pg_read_all_stats;
+GRANT EXECUTE ON FUNCTION @extschema@.counters_snapshot() TO pg_read_all_stats;

@@ -1,6 +1,7 @@
 // OAuth token cache, authenticated requests with bounded retries, and error translation.
 #include "bank/client.hpp"
 
+#include "bank/counters.hpp"
 #include "bank/error.hpp"
 #include "bank/json.hpp"
 
@@ -402,6 +403,7 @@ BankClient::WaitTurn(const HttpRequest &req, Waiter &waiter, CallStats &stats)
 		            "sets the budgets; 'on', the default, keeps to the bank's published limits.");
 	if (at > now) {
 		stats.rate_waits++;
+		Count(cfg_.server_name, cls, kCountRateWaits);
 		Sleep(static_cast<long>(at - now), waiter);
 	}
 }
@@ -430,11 +432,13 @@ HttpResponse
 BankClient::Send(const HttpRequest &req, Waiter &waiter, CallStats &stats, Retry retry)
 {
 	const int attempts = MaxAttempts(retry, req.method);  // throws before anything is sent
+	const std::string cls = RateClassOf(PathOf(req.url));  // the counters' endpoint
 	for (int attempt = 0;; attempt++) {
 		bool last = attempt + 1 >= attempts;
 		WaitTurn(req, waiter, stats);
 		HttpResponse resp;
 		stats.calls++;
+		Count(cfg_.server_name, cls, kCountCalls);
 		std::exception_ptr failure;
 		try {
 			resp = http_.Perform(req, waiter);
@@ -447,10 +451,20 @@ BankClient::Send(const HttpRequest &req, Waiter &waiter, CallStats &stats, Retry
 			if (last || !RetryableTransport(http_.LastFailure()) || (remaining >= 0 && wait >= remaining))
 				std::rethrow_exception(failure);
 			stats.retries++;
+			Count(cfg_.server_name, cls, kCountRetries);
 			Sleep(wait, waiter);
 			continue;
 		}
 		stats.bytes += resp.bytes;
+		Count(cfg_.server_name, cls, kCountBytes, resp.bytes);
+		if (resp.status >= 200 && resp.status < 300)
+			Count(cfg_.server_name, cls, kCountStatus2xx);
+		else if (resp.status >= 400 && resp.status < 500)
+			Count(cfg_.server_name, cls, kCountStatus4xx);
+		else if (resp.status >= 500 && resp.status < 600)
+			Count(cfg_.server_name, cls, kCountStatus5xx);
+		if (resp.status == 429)
+			Count(cfg_.server_name, cls, kCountStatus429);
 		if (last || !Retryable(resp.status))
 			return resp;
 		long wait = resp.retry_after >= 0 ? resp.retry_after * 1000L
@@ -459,8 +473,15 @@ BankClient::Send(const HttpRequest &req, Waiter &waiter, CallStats &stats, Retry
 		if (wait > cfg_.max_retry_wait_ms || (remaining >= 0 && wait >= remaining))
 			return resp;  // the caller reports the answer, with the bank's Retry-After
 		stats.retries++;
+		Count(cfg_.server_name, cls, kCountRetries);
 		Sleep(wait, waiter);
 	}
+}
+
+void
+BankClient::CountPage(const std::string &path)
+{
+	Count(cfg_.server_name, RateClassOf(PathOf(path)), kCountPages);
 }
 
 Digest
@@ -533,6 +554,7 @@ BankClient::MintToken(const std::string &scope, Waiter &waiter, CallStats &stats
 	long long expires = json::GetInt(doc, "expires_in", 3600);
 	long long renew_after = std::max(expires - kRenewMarginSeconds, expires / 2);
 	stats.tokens++;
+	Count(cfg_.server_name, "token", kCountTokens);
 	renew_at_ms = now + renew_after * 1000;
 	return token;
 }

@@ -96,6 +96,10 @@ public:
 	                     const std::vector<std::string> &headers, const std::string &scope, Waiter &waiter,
 	                     CallStats &stats, Retry retry);
 
+	// Counts a page of rows received from `path` in pix_fdw.counters (the HTTP side of every
+	// call is counted by the requests themselves).
+	void CountPage(const std::string &path);
+
 	// The bank account this client reads (base URL, client_id and conta_corrente): user
 	// mappings that agree on all three share the account's one statement scroll.
 	const std::string &

@@ -4,6 +4,7 @@
 #include "bank/error.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace pix::json {
 
@@ -13,6 +14,8 @@ namespace {
 struct ExactHandler {
 	rapidjson::Document &doc;
 	std::vector<const char *> &numbers;
+	int depth = 0;
+	bool too_deep = false;
 
 	bool Null() { return doc.Null(); }
 	bool Bool(bool b) { return doc.Bool(b); }
@@ -30,14 +33,21 @@ struct ExactHandler {
 		return doc.String(s, len, copy);
 	}
 	bool String(const char *s, rapidjson::SizeType len, bool copy) { return doc.String(s, len, copy); }
-	bool StartObject() { return doc.StartObject(); }
+	bool
+	Open()
+	{
+		too_deep = ++depth > kMaxDepth;
+		return !too_deep;  // false stops the parse
+	}
+	bool StartObject() { return Open() && doc.StartObject(); }
 	bool Key(const char *s, rapidjson::SizeType len, bool copy) { return doc.Key(s, len, copy); }
-	bool EndObject(rapidjson::SizeType n) { return doc.EndObject(n); }
-	bool StartArray() { return doc.StartArray(); }
-	bool EndArray(rapidjson::SizeType n) { return doc.EndArray(n); }
+	bool EndObject(rapidjson::SizeType n) { return --depth, doc.EndObject(n); }
+	bool StartArray() { return Open() && doc.StartArray(); }
+	bool EndArray(rapidjson::SizeType n) { return --depth, doc.EndArray(n); }
 };
 
-constexpr unsigned kFlags = rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag;
+constexpr unsigned kFlags =
+    rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag;
 
 }  // namespace
 
@@ -48,18 +58,29 @@ Page::Parse(std::string &&body)
 	doc_.SetNull();
 	doc_.GetAllocator().Clear();
 	body_ = std::move(body);
+	// In situ, a raw NUL byte would end the text early (and what follows it go unread).
+	if (const void *nul = std::memchr(body_.data(), '\0', body_.size()))
+		throw Error(sqlstate::kReplyHandle, "the bank's answer is not valid JSON",
+		            "A NUL byte at offset " +
+		                std::to_string(static_cast<const char *>(nul) - body_.data()) + ".");
 	rapidjson::ParseResult result;
+	bool too_deep = false;
 	auto generate = [&](rapidjson::Document &d) {
 		ExactHandler handler{d, numbers_};
 		rapidjson::InsituStringStream in(body_.data());
 		rapidjson::Reader reader;
 		result = reader.Parse<kFlags>(in, handler);
+		too_deep = handler.too_deep;
 		return !result.IsError();
 	};
 	doc_.Populate(generate);
 	if (result.IsError()) {
 		doc_.SetNull();
 		numbers_.clear();
+		if (too_deep)
+			throw Error(sqlstate::kReplyHandle,
+			            "the bank's answer nests objects and arrays deeper than " + std::to_string(kMaxDepth) + " levels",
+			            "At offset " + std::to_string(result.Offset()) + ".");
 		throw Error(sqlstate::kReplyHandle, "the bank's answer is not valid JSON",
 		            std::string(rapidjson::GetParseError_En(result.Code())) + " at offset " +
 		                std::to_string(result.Offset()));

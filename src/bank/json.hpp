@@ -13,6 +13,12 @@
 	} while (0)
 #endif
 #define RAPIDJSON_HAS_STDSTRING 1
+// Every Document::Parse is iterative: RapidJSON's default parser recurses once per nesting
+// level, and an answer of a million '[' overflows the stack (SIGSEGV, a crashed backend).
+// The iterative one keeps its stack on the heap. Pages (json::Page) also cap the depth.
+#ifndef RAPIDJSON_PARSE_DEFAULT_FLAGS
+#define RAPIDJSON_PARSE_DEFAULT_FLAGS kParseIterativeFlag
+#endif
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
@@ -97,6 +103,10 @@ GetBool(const rapidjson::Value &v, std::string_view key, bool fallback)
 	return fallback;
 }
 
+// The deepest nesting of objects and arrays a page may have (the bank's answers have under
+// 10 levels); the tree is walked recursively (serialization, jsonb), so it is bounded.
+constexpr int kMaxDepth = 64;
+
 // Compact JSON text of a value.
 inline void
 Serialize(const rapidjson::Value &v, std::string &out)
@@ -116,7 +126,8 @@ Serialize(const rapidjson::Value &v, std::string &out)
 // unquoted with all their digits. Values added to Doc() after parsing are never numbers.
 class Page {
 public:
-	// Replaces the page. Throws pix::Error (HV00K) when the body is not valid JSON.
+	// Replaces the page. Throws pix::Error (HV00K) when the body is not valid JSON or nests
+	// deeper than kMaxDepth.
 	void Parse(std::string &&body);
 	// Frees the page's tree before the next page is downloaded (so that a scan holds one
 	// tree, not two). Values taken from it are invalid afterwards.

@@ -381,6 +381,7 @@ RowSource::FetchPage(Waiter &waiter)
 		HttpResponse r = client_.Get(ep.http_path + (q.empty() ? "" : "?" + q), ep.scope, waiter, stats_, Retry::kRead);
 		Parse(std::move(r.body));
 		stats_.pages++;
+		client_.CountPage(ep.http_path);
 		// Echo the asked-for parameters (and the echo-only fields) into the row when the
 		// answer lacks them (saldo's dataSaldo), so quals on them recheck true.
 		rapidjson::Document &doc = answer_.Doc();
@@ -417,6 +418,7 @@ RowSource::FetchPage(Waiter &waiter)
 		                             scroll_ ? Retry::kOnce : Retry::kRead);
 		Parse(std::move(r.body));
 		stats_.pages++;
+		client_.CountPage(ep.http_path);
 		const rapidjson::Document &doc = answer_.Doc();
 		const rapidjson::Value *rows = json::Find(doc, ep.rows_key);
 		if (rows && rows->IsNull())
@@ -484,6 +486,7 @@ RowSource::FetchKey(Waiter &waiter)
 			throw HttpError(r, std::string("GET ") + ep.item_path_shown, ep.scope);
 		Parse(std::move(r.body));
 		stats_.pages++;
+		client_.CountPage(path);
 		Rename(answer_.Doc());
 		rows_ = nullptr;
 		return true;
@@ -552,6 +555,7 @@ RowSource::FetchListPage(Waiter &waiter)
 	HttpResponse r = client_.Get(ep.http_path + Query(false), ep.scope, waiter, stats_, Retry::kRead);
 	Parse(std::move(r.body));
 	stats_.pages++;
+	client_.CountPage(ep.http_path);
 	rapidjson::Document &doc = answer_.Doc();
 	rapidjson::Value *rows = nullptr;
 	auto it = doc.FindMember(ep.rows_key);
@@ -698,6 +702,12 @@ RowExtractor::SplitPath(const std::string &path)
 void
 RowExtractor::Extract(const rapidjson::Value &row, const json::Page &page, std::vector<Cell> &out)
 {
+	if (!row.IsObject())
+		throw Error(sqlstate::kReplyHandle, "the bank's answer has a row that is not a JSON object",
+		            std::string("A ") +
+		                (row.IsArray() ? "array" : row.IsNull() ? "null" : row.IsBool() ? "boolean"
+		                                                     : page.IsNumber(row) ? "number" : "string") +
+		                " where a row is expected.");
 	out.resize(columns_.size());
 	std::fill(found_.begin(), found_.end(), nullptr);
 	Walk(0, row);

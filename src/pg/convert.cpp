@@ -53,7 +53,8 @@ Datum
 ToDate(const char *s, size_t len)
 {
 	int y, m, d;
-	if (!ParseDate(s, len, &y, &m, &d))
+	// A date, or the date of a timestamp ("2024-06-20T..."); nothing else after it.
+	if (!ParseDate(s, len, &y, &m, &d) || (len > 10 && s[10] != 'T' && s[10] != ' '))
 		BadDatetime("date", s);
 	return DateADTGetDatum(date2j(y, m, d) - POSTGRES_EPOCH_JDATE);
 }

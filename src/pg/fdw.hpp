@@ -72,6 +72,12 @@ void InstallSharedState();
 TokenStore *SharedTokens();
 RateLimiter *SharedLimiter();
 
+// ---- counters.cpp ------------------------------------------------------------------------
+
+// From _PG_init: when loaded by shared_preload_libraries, reserves shared memory for the call
+// counters (pix_fdw.counters) of every backend. Otherwise each backend counts its own.
+void InstallCounters();
+
 // ---- server_policy.cpp -------------------------------------------------------------------
 
 // True for https://<a host of the bank>[:443] with no path (nullptr, the default, is too).

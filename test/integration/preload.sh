@@ -61,6 +61,7 @@ done >"$OUT/q.sql"
 for i in $(seq 0 199); do sed -n "$((i % DAYS + 1))p" "$OUT/expected_counts"; done >"$OUT/expected"
 mock POST '/reset?tokens=1' >/dev/null
 mock POST /fault '{"endpoint":"token","kind":"delay","ms":1000,"count":1}' >/dev/null
+q "SELECT pix_fdw.counters_reset()" >/dev/null
 t0=$(now_ms)
 for s in 1 2 3 4 5 6 7 8; do
 	psql -X -At -v ON_ERROR_STOP=1 -f "$OUT/q.sql" >"$OUT/s$s" 2>&1 &
@@ -75,6 +76,10 @@ echo "# 8 sessions x 200 queries: ${elapsed} ms, $tokens token mints, $extrato s
 check "8 concurrent sessions x 200 queries each get the bank's exact counts" test "$bad" -eq 0
 check "... and mint one token between them (got $tokens)" test "$tokens" -eq 1
 check "... with one statement call per query (got $extrato)" test "$extrato" -eq 1600
+# pix_fdw.counters, in shared memory, adds up the 8 sessions (read from a ninth).
+counted=$(q "SELECT string_agg(endpoint || ' ' || calls || ' ' || pages || ' ' || status_2xx || ' ' || tokens, ', ' ORDER BY endpoint) FROM pix_fdw.counters WHERE server = 'inter'")
+check "pix_fdw.counters adds up every session: 1600 statement calls and pages, 1 token ($counted)" \
+	test "$counted" = "extrato 1600 1600 1600 0, token 1 0 1 1"
 
 # --- a cancelled minter: the waiting session takes the mint over ---------------------------
 q "ALTER USER MAPPING FOR CURRENT_USER SERVER inter OPTIONS (SET cert_file '$DIR/c2.crt', SET key_file '$DIR/c2.key')"
@@ -135,6 +140,8 @@ check "6 of 8 simultaneous sessions run within the shared 6/min budget (got $okq
 check "the other 2 fail at once naming the limit and the wait (got $limited)" test "$limited" -eq 2
 check "... at once, well within their 8 s statement_timeout (${elapsed} ms)" test "$elapsed" -lt 8000
 check "the bank saw 6 calls and no 429" test "$st" = "200 200 200 200 200 200"
+counted=$(q "SELECT calls || ' ' || status_2xx || ' ' || status_429 || ' ' || rate_waits FROM pix_fdw.counters WHERE server = 'rl6' AND endpoint = 'extrato'")
+check "pix_fdw.counters: 6 calls, 6 answers, no 429, no wait (the 2 refused never waited) ($counted)" test "$counted" = "6 6 0 0"
 
 # 2 calls a second for the whole cluster: 4 sessions x 2 queries = 8 calls take >= 3 s
 # (at 0, 0, 1, 1, 2, 2, 3, 3 s); counted per session they would go at once.
@@ -154,6 +161,9 @@ echo "# 8 calls on a shared 2/s budget: ${elapsed} ms"
 check "8 calls on a shared 2/s budget all answer (got $answered)" test "$answered" -eq 8
 check "... and wait their turn: >= 3 s in all (took ${elapsed} ms)" test "$elapsed" -ge 3000 -a "$elapsed" -lt 30000
 check "... the bank saw no 429" test -z "$(statuses extrato | tr -d '20 ')"
+counted=$(q "SELECT calls || ' ' || rate_waits FROM pix_fdw.counters WHERE server = 'rl2' AND endpoint = 'extrato'")
+check "pix_fdw.counters: 9 calls of rl2, some of which waited for the shared limit ($counted)" \
+	test "${counted% *}" = 9 -a "${counted#* }" -ge 1
 
 # A wait for the limit is cancellable: 1 call a minute, the second query waits ~1 min.
 server rl1 'extrato=1/min' 5

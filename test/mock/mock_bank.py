@@ -1293,6 +1293,8 @@ class Fault:
                                             # this many seconds ahead (instead of "1")
     total: object = None  # kind "total": the totalElementos to answer (None: leave it out)
     bytes: int = 0      # big, big_gzip: the answer's JSON is padded to at least this size
+    location: str = ""  # redirect: the Location header
+    chunk: int = 16     # drip: bytes sent every `ms`
 
     def describe(self) -> dict:
         d = {"endpoint": self.endpoint, "kind": self.kind, "ms": self.ms,
@@ -1303,16 +1305,21 @@ class Fault:
             d["body_b64"] = base64.b64encode(self.body).decode()
         if self.retry_after_date is not None:
             d["retry_after_date"] = self.retry_after_date
+        if self.kind == "redirect":
+            d["location"] = self.location
+        if self.kind == "drip":
+            d["chunk"] = self.chunk
         return d
 
 
 FAULT_KINDS = ("delay", "hang", "drop", "status", "empty_body", "body", "total", "big", "big_gzip",
-               "hang_after", "status_after")
+               "hang_after", "status_after", "redirect", "drip")
 # When each kind acts: "delay", "hang", "status" and "empty_body" before the request is
 # processed (a hung or refused POST /banking/v2/pix creates and records nothing); "drop",
 # "hang_after" and "status_after" after it was processed (a payment is created and
 # recorded, then its answer is cut halfway, never sent, or replaced by the fault's status:
-# the "lost answer" cases); "body", "total", "big", "big_gzip" rewrite the real answer.
+# the "lost answer" cases); "body", "total", "big", "big_gzip" rewrite the real answer;
+# "redirect" answers a 3xx with a Location; "drip" sends the real answer slowly.
 
 
 def padded(resp: Response, size: int, compress: bool) -> Response:
@@ -2765,6 +2772,8 @@ class BankHandler(JSONHandlerBase):
             resp = self.process(ctx, route, path_known, retry_after)
             if resp.status == 200:
                 resp = Response(fault.status, fault.body)
+        elif fault and fault.kind == "redirect":
+            resp = Response(fault.status, b"", content_type=None, headers=[("Location", fault.location)])
         elif fault and fault.kind == "empty_body":
             resp = Response(fault.status, b"", content_type=None,
                             headers=[("Retry-After", "1")] if fault.status == 429 else [])
@@ -2783,6 +2792,10 @@ class BankHandler(JSONHandlerBase):
         if fault and fault.kind in ("big", "big_gzip"):
             resp = padded(resp, fault.bytes, fault.kind == "big_gzip")
         entry["status"] = resp.status
+        if fault and fault.kind == "drip":
+            self.drip(resp, fault, state, epoch)
+            self.log_line(entry, endpoint, limited_client, t0, "drip")
+            return
         self.send(resp, partial=bool(fault and fault.kind == "drop"))
         self.log_line(entry, endpoint, limited_client, t0, fault.kind if fault else "")
 
@@ -2822,6 +2835,28 @@ class BankHandler(JSONHandlerBase):
         except Exception:       # a bug in the mock: answer 500, keep serving
             self.server.log("handler error:\n" + traceback.format_exc())
             return pix_status_error(500) if pix_api else status_error(500)
+
+    def drip(self, resp: Response, fault: Fault, state: State, epoch: int) -> None:
+        """Sends the answer's headers (full Content-Length), then its body `chunk` bytes every
+        `ms`; stops when the client goes away or the fault is cleared (then closes)."""
+        self.close_connection = True
+        self.send_response(resp.status)
+        for k, v in resp.headers:
+            self.send_header(k, v)
+        if resp.content_type and resp.body:
+            self.send_header("Content-Type", resp.content_type)
+        self.send_header("Content-Length", str(len(resp.body)))
+        self.send_header("Connection", "close")
+        try:
+            self.end_headers()
+            for i in range(0, len(resp.body), max(1, fault.chunk)):
+                if state.fault_epoch != epoch or state.stopping.is_set():
+                    return
+                self.wfile.write(resp.body[i:i + max(1, fault.chunk)])
+                self.wfile.flush()
+                time.sleep(fault.ms / 1000.0)
+        except OSError:
+            return              # the client is gone
 
     def hang(self, state: State, epoch: int) -> None:
         """Never answer: wait until the client goes away, the fault is cleared (reset /
@@ -2932,7 +2967,7 @@ class ControlHandler(JSONHandlerBase):
     GET  /fault                      pending faults
     POST /fault                      {"endpoint": NAME|"*", "kind": delay|hang|drop|status|
                                      empty_body|body|total|big|big_gzip|hang_after|
-                                     status_after, "ms": 500, "status": 503,
+                                     status_after|redirect|drip, "ms": 500, "status": 503,
                                      "count": 1|N|-1}
                                      BEFORE the request is processed: "delay" waits ms,
                                      "hang" never answers, "status" / "empty_body" answer
@@ -2952,6 +2987,10 @@ class ControlHandler(JSONHandlerBase):
                                      replaced by "total" (left out when null or absent)
                                      kinds "big", "big_gzip": "bytes": 2097152 pads the
                                      answer's JSON to that size (big_gzip also gzips it)
+                                     kind "redirect": "status" (default 302) with the
+                                     header Location: "location" (default "/captura")
+                                     kind "drip": the answer, "chunk" bytes (default 16)
+                                     every "ms" (a slow-drip body)
     DELETE /fault                    clear pending faults (and release hung requests)
     GET  /scrolls                    active statement scrolls: [{"client_id","conta","size",
                                      "pos","total","idle_s"}]
@@ -3129,8 +3168,13 @@ class ControlHandler(JSONHandlerBase):
         kind = data.get("kind")
         if kind not in FAULT_KINDS:
             return 400, {"error": f"kind must be one of {list(FAULT_KINDS)}"}
-        ms, status, count = (data.get("ms", 500), data.get("status", 200 if kind == "body" else 503),
+        ms, status, count = (data.get("ms", 500),
+                             data.get("status", 200 if kind in ("body", "drip") else
+                                      302 if kind == "redirect" else 503),
                              data.get("count", 1))
+        location, chunk = data.get("location", "/captura"), data.get("chunk", 16)
+        if not isinstance(location, str) or isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+            return 400, {"error": "location must be a string and chunk an integer >= 1"}
         rad = data.get("retry_after_date")
         size = data.get("bytes", 2 * 1024 * 1024)
         for name, v in (("ms", ms), ("status", status), ("count", count), ("bytes", size)) + ((("retry_after_date", rad),) if rad is not None else ()):
@@ -3149,7 +3193,7 @@ class ControlHandler(JSONHandlerBase):
                     return 400, {"error": 'kind "body" needs "body" (a string) or "body_b64"'}
             except (ValueError, TypeError):
                 return 400, {"error": "body_b64 must be base64"}
-        f = Fault(endpoint, kind, ms, status, count, body, rad, data.get("total"), size)
+        f = Fault(endpoint, kind, ms, status, count, body, rad, data.get("total"), size, location, chunk)
         with self.state.lock:
             self.state.faults.append(f)
             pending = [x.describe() for x in self.state.faults]

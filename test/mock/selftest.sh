@@ -610,6 +610,19 @@ truthy "big: a plain JSON answer of >= 300 000 bytes" "$("$PY" -c '
 import json, sys
 raw = open(sys.argv[1], "rb").read(); o = json.loads(raw)
 print(len(raw) >= 300000 and "disponivel" in o and "content-encoding" not in open(sys.argv[2]).read().lower())' "$TMP/body" "$TMP/hdr")"
+ctl POST /fault '{"endpoint":"saldo","kind":"redirect","location":"https://elsewhere.example/x"}' >/dev/null
+req -H "$(auth)" "$(B /banking/v2/saldo)"
+eq "redirect: 302 with Location, empty body" "302 https://elsewhere.example/x 0" "$CODE $(header Location) $(stat -c %s "$TMP/body")"
+ctl POST /fault '{"endpoint":"saldo","kind":"drip","ms":100,"chunk":8}' >/dev/null
+req -H "$(auth)" "$(B /banking/v2/saldo)"
+truthy "drip: the whole JSON answer, 8 bytes every 100 ms (over a second)" "$("$PY" -c '
+import json, sys
+o = json.load(open(sys.argv[1])); print("disponivel" in o and float(sys.argv[2]) >= 1.0)' "$TMP/body" "$TIME")"
+ctl POST /fault '{"endpoint":"saldo","kind":"drip","ms":200,"chunk":1}' >/dev/null
+req --max-time 1 -H "$(auth)" "$(B /banking/v2/saldo)"
+eq "drip: a client that gives up times out (rc 28)" 28 "$RC"
+req -H "$(auth)" "$(B /banking/v2/saldo)"
+eq "after drip: normal" 200 "$CODE"
 
 # ------------------------------------------------------------------------------------------
 echo "# Pix payment: POST /banking/v2/pix (ref §5.1), its record and its faults"

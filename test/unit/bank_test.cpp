@@ -2,6 +2,7 @@
 // window splitting, request strings, the bank's error bodies, and JSON cell extraction.
 // Prints "ok - ..." / "not ok - ..." lines; test/run_all.sh counts them.
 #include "bank/client.hpp"
+#include "bank/counters.hpp"
 #include "bank/dates.hpp"
 #include "bank/limits.hpp"
 #include "bank/payment.hpp"
@@ -725,6 +726,7 @@ main()
 		cfg.rate_limits = ParseRateLimits("off");
 		cfg.timeouts.connect_ms = 5000;
 		cfg.shared_tokens = &tokens;
+		cfg.server_name = "unit";  // the counters' server
 		BankClient client(cfg);
 		PollWaiter waiter;
 		const std::vector<std::string> key = {"x-id-idempotente: 6f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f"};
@@ -765,6 +767,79 @@ main()
 		Check(thrown.first == "HV00N" && s5.calls == 1 && s5.retries == 0, "GetAny with kOnce: tried once");
 		if (fd >= 0)
 			close(fd);
+		// pix_fdw.counters saw the same sends, by endpoint: the payment POST (once) and the
+		// balance GETs (3 + 1, 2 of them retries); no status (there was no answer).
+		const CounterRow *pay = nullptr, *saldo = nullptr;
+		std::vector<CounterRow> rows = Counters().Snapshot();
+		for (const CounterRow &r : rows) {
+			if (r.server == "unit" && r.endpoint == "pix_pagamento")
+				pay = &r;
+			if (r.server == "unit" && r.endpoint == "saldo")
+				saldo = &r;
+		}
+		Check(pay && pay->values[kCountCalls] == 1 && pay->values[kCountRetries] == 0 &&
+		          pay->values[kCountStatus2xx] + pay->values[kCountStatus4xx] + pay->values[kCountStatus5xx] == 0,
+		      "counters: the payment POST counts one call of endpoint pix_pagamento, no retry, no status");
+		Check(saldo && saldo->values[kCountCalls] == 4 && saldo->values[kCountRetries] == 2 &&
+		          saldo->values[kCountPages] == 0 && saldo->values[kCountBytes] == 0,
+		      "counters: the refused balance GETs count 4 calls and 2 retries of endpoint saldo");
+	}
+
+	// Hostile pages: deep nesting is refused before it can exhaust the stack (the recursive
+	// parser crashed on a million '['), a raw NUL byte is not the end of the text, a row must
+	// be an object.
+	{
+		json::Page page;
+		auto deep = Thrown([&] { page.Parse(std::string(1000000, '[') + std::string(1000000, ']')); });
+		Check(deep.first == "HV00K" && deep.second.find("deeper than 64 levels") != std::string::npos,
+		      "a page nesting a million arrays is an error, not a crash (" + deep.second + ")");
+		auto ok64 = Thrown([&] { page.Parse(std::string(64, '[') + std::string(64, ']')); });
+		auto no65 = Thrown([&] { page.Parse(std::string(65, '[') + std::string(65, ']')); });
+		Check(ok64.first.empty() && no65.first == "HV00K", "64 levels are read, 65 are refused");
+		auto nul = Thrown([&] { page.Parse(std::string("{}\0{\"a\":", 7)); });
+		Check(nul.first == "HV00K", "a raw NUL byte after a document is an error");
+		page.Parse(R"({"rows":[1]})");
+		RowExtractor ex({Col("valor")});
+		std::vector<Cell> out;
+		auto row = Thrown([&] { ex.Extract(page.Doc()["rows"][0], page, out); });
+		Check(row.first == "HV00K" && row.second == "the bank's answer has a row that is not a JSON object",
+		      "a row that is a number is an error, not a row of NULLs");
+		rapidjson::Document deep_error;
+		std::string text = std::string(1000000, '[') + std::string(1000000, ']');
+		Check(!deep_error.Parse(text.c_str(), text.size()).HasParseError() && deep_error.IsArray(),
+		      "Document::Parse is iterative: a million levels in an error body parse without recursion");
+	}
+
+	// Counters in one process: rows by server and endpoint, reset per server, a bounded table.
+	{
+		LocalCounterStore store;
+		store.Add("a", "extrato", kCountCalls, 2);
+		store.Add("a", "extrato", kCountBytes, 1000);
+		store.Add("a", "token", kCountTokens, 1);
+		store.Add("b", "extrato", kCountCalls, 5);
+		std::vector<CounterRow> rows = store.Snapshot();
+		Check(rows.size() == 3 && rows[0].values[kCountCalls] == 2 && rows[0].values[kCountBytes] == 1000 &&
+		          rows[2].values[kCountCalls] == 5 && rows[0].since_us > 1600000000000000LL,
+		      "counters: one row per server and endpoint, with its own counts and a start time");
+		const std::string a = "a";
+		Check(store.Reset(&a) == 2 && store.Snapshot().size() == 1 && store.Snapshot()[0].server == "b",
+		      "counters: resetting server a forgets its 2 rows, b keeps its own");
+		for (int i = 0; i < 2 * kMaxCounterRows; i++)
+			store.Add("s" + std::to_string(i), "pix", kCountCalls, 1);
+		rows = store.Snapshot();
+		long long total = 0, overflow = 0;
+		for (const CounterRow &r : rows) {
+			total += r.values[kCountCalls];
+			if (r.server == kOverflow && r.endpoint == kOverflow)
+				overflow = r.values[kCountCalls];
+		}
+		Check(rows.size() == static_cast<size_t>(kMaxCounterRows) && total == 2 * kMaxCounterRows + 5 &&
+		          overflow == 2 * kMaxCounterRows - (kMaxCounterRows - 2),
+		      "counters: at most " + std::to_string(kMaxCounterRows) + " rows; the rest count into one \"(other)\" row (" +
+		          std::to_string(rows.size()) + " rows, " + std::to_string(overflow) + " in it), nothing is lost");
+		Check(store.Reset(nullptr) == kMaxCounterRows && store.Snapshot().empty(), "counters: a full reset forgets every row");
+		Check(std::string(CounterName(kCountStatus429)) == "status_429" && std::string(CounterName(kCountCacheHits)) == "cache_hits",
+		      "counters: column names");
 	}
 
 	std::printf("# unit tests: %d failed\n", failures);
