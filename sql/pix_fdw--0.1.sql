@@ -123,3 +123,13 @@ CREATE FUNCTION @extschema@.wait(idempotency_key uuid, timeout interval DEFAULT 
 RETURNS @extschema@.payments
 AS 'MODULE_PATHNAME', 'pix_fdw_wait'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+-- ---- Result cache -------------------------------------------------------------------------
+-- Empties the result cache (cache_ttl, cache_ttl_closed): this session's, and the shared one
+-- when pix_fdw is preloaded. Returns the answers dropped. Not for PUBLIC: a role allowed to
+-- run it makes every session call the bank again; GRANT EXECUTE to whoever should.
+CREATE FUNCTION @extschema@.cache_clear()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'pix_fdw_cache_clear'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+REVOKE ALL ON FUNCTION @extschema@.cache_clear() FROM PUBLIC;

@@ -30,6 +30,7 @@ _PG_init(void)
 	pix::pg::CppGuard([] { (void) pix::Endpoints(); });
 	pix::pg::InstallServerPolicy();
 	pix::pg::InstallSharedState();
+	pix::pg::InstallResultCache();
 	pix::pg::InstallPaymentLauncher();
 }
 
