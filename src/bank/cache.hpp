@@ -1,4 +1,4 @@
-// The result cache: raw 2xx answer bodies of GETs, by a key that names the credential, the
+// The result cache: raw 2xx answer bodies of GETs, by a key that names the user mapping, its credential, the
 // account and the exact request (BankClient::CacheKey). What is cached is what the bank sent,
 // so parsing, rows and pushdown downstream are unchanged; a multi-page answer is cached page
 // by page, and its pages are served only as one run (see BankClient::GetCached).

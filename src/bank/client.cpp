@@ -598,8 +598,9 @@ BankClient::CacheKey(const std::string &path_and_query, const std::string &scope
 {
 	// The credential digest names the base URL, client id, secret, certificate and key: one
 	// user mapping's answers are never another's, unless both hold the very same credential.
-	return Sha256(std::string(credential_.begin(), credential_.end()) + '\0' + cfg_.conta_corrente + '\0' + scope +
-	              '\0' + path_and_query);
+	// cache_scope names the user mapping: not even two mappings with one credential share.
+	return Sha256(std::string(credential_.begin(), credential_.end()) + '\0' + cfg_.cache_scope + '\0' +
+	              cfg_.conta_corrente + '\0' + scope + '\0' + path_and_query);
 }
 
 bool

@@ -33,6 +33,7 @@ struct ServerConfig {
 	long cache_ttl_ms = 0;
 	long cache_ttl_closed_ms = 0;      // answers covering only closed days (at least cache_ttl)
 	ResponseCache *cache = nullptr;    // shared (preloaded) or this process's
+	std::string cache_scope;           // whose answers (database and user mapping): never shared across
 };
 
 // Counters a scan reports in EXPLAIN ANALYZE.
@@ -112,8 +113,8 @@ public:
 	                     const std::vector<std::string> &headers, const std::string &scope, Waiter &waiter,
 	                     CallStats &stats, Retry retry);
 
-	// GetAny through the result cache: a fresh answer of the same credential, account and
-	// request is returned without a call; otherwise the bank's answer, kept when 2xx. Never
+	// GetAny through the result cache: a fresh answer of the same user mapping, credential,
+	// account and request is returned without a call; otherwise the bank's answer, kept when 2xx. Never
 	// for POSTs, scrolls (scrollEnabled, scrollId) or anything under /banking/v2/pix (payments
 	// and their status), nor with cache_ttl 0.
 	HttpResponse GetCached(const std::string &path_and_query, const std::string &scope, Waiter &waiter,

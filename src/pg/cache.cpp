@@ -323,14 +323,16 @@ SharedCache shared_cache;
 void
 InstallResultCache()
 {
+	// A shared region is sized once, at postmaster start; a backend's own cache (not
+	// preloaded: PostgreSQL allows PGC_POSTMASTER settings only then) follows reloads.
+	preloaded = process_shared_preload_libraries_in_progress;
 	DefineCustomIntVariable("pix_fdw.cache_size",
 	                        "Memory for the result cache (shared when pix_fdw is preloaded, else per backend).",
 	                        "Answers larger than a quarter of it are not cached; 0 turns the cache off.",
-	                        &cache_size_kb, 16384, 0, 1024 * 1024, PGC_POSTMASTER, GUC_UNIT_KB, nullptr, nullptr,
-	                        nullptr);
-	if (!process_shared_preload_libraries_in_progress)
+	                        &cache_size_kb, 16384, 0, 1024 * 1024, preloaded ? PGC_POSTMASTER : PGC_SIGHUP,
+	                        GUC_UNIT_KB, nullptr, nullptr, nullptr);
+	if (!preloaded)
 		return;
-	preloaded = true;
 #if PG_VERSION_NUM >= 150000
 	prev_shmem_request = shmem_request_hook;
 	shmem_request_hook = RequestShmem;

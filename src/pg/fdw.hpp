@@ -44,6 +44,7 @@ struct ServerOptions {
 	const char *rate_limits;
 	const char *cache_ttl, *cache_ttl_closed;
 	Oid serverid;
+	Oid umid;
 	const char *servername;
 };
 ServerOptions ReadServerOptions(ForeignServer *server, UserMapping *um);

@@ -421,6 +421,7 @@ ReadServerOptions(ForeignServer *server, UserMapping *um)
 	o.cache_ttl = Opt(server->options, "cache_ttl");
 	o.cache_ttl_closed = Opt(server->options, "cache_ttl_closed");
 	o.serverid = server->serverid;
+	o.umid = um->umid;
 	o.servername = server->servername;
 	o.client_id = Opt(um->options, "client_id");
 	o.client_secret = Opt(um->options, "client_secret");
@@ -474,6 +475,7 @@ MakeServerConfig(const ServerOptions &o)
 	cfg.cache_ttl_ms = o.cache_ttl ? ParseDurationMs(o.cache_ttl) : kDefaultCacheTtlMs;
 	cfg.cache_ttl_closed_ms = o.cache_ttl_closed ? ParseDurationMs(o.cache_ttl_closed) : kDefaultCacheTtlClosedMs;
 	cfg.cache = ResultCache();
+	cfg.cache_scope = std::to_string(MyDatabaseId) + "/" + std::to_string(o.umid);
 	return cfg;
 }
 
