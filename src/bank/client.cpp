@@ -630,7 +630,9 @@ BankClient::GetCached(const std::string &path_and_query, const std::string &scop
 	const long ttl_closed = std::max(cfg_.cache_ttl_ms, cfg_.cache_ttl_closed_ms);
 	HttpResponse resp;
 	CacheMeta meta;
-	if (cfg_.cache->Find(key, MonotonicMs(), cfg_.cache_ttl_ms, ttl_closed, c.run, resp.body, meta)) {
+	// An answer over today's max_response_size is not served (it would be refused from the bank).
+	if (cfg_.cache->Find(key, MonotonicMs(), cfg_.cache_ttl_ms, ttl_closed, c.run, resp.body, meta) &&
+	    static_cast<long long>(resp.body.size()) <= cfg_.max_response_bytes) {
 		resp.status = 200;
 		resp.content_type = "application/json";
 		c.hit = true;
