@@ -157,3 +157,13 @@ REVOKE ALL ON FUNCTION @extschema@.counters_snapshot() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.counters_reset(text) FROM PUBLIC;
 GRANT SELECT ON @extschema@.counters TO pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION @extschema@.counters_snapshot() TO pg_read_all_stats;
+
+-- ---- Result cache -------------------------------------------------------------------------
+-- Empties the result cache (cache_ttl, cache_ttl_closed): this session's, and the shared one
+-- when pix_fdw is preloaded. Returns the answers dropped. Not for PUBLIC: a role allowed to
+-- run it makes every session call the bank again; GRANT EXECUTE to whoever should.
+CREATE FUNCTION @extschema@.cache_clear()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'pix_fdw_cache_clear'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+REVOKE ALL ON FUNCTION @extschema@.cache_clear() FROM PUBLIC;

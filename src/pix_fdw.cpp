@@ -31,6 +31,7 @@ _PG_init(void)
 	pix::pg::InstallServerPolicy();
 	pix::pg::InstallSharedState();
 	pix::pg::InstallCounters();
+	pix::pg::InstallResultCache();
 	pix::pg::InstallPaymentLauncher();
 }
 

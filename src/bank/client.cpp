@@ -615,4 +615,71 @@ BankClient::Authorized(HttpRequest req, const std::string &scope, Waiter &waiter
 	}
 }
 
+Digest
+BankClient::CacheKey(const std::string &path_and_query, const std::string &scope) const
+{
+	// The credential digest names the base URL, client id, secret, certificate and key: one
+	// user mapping's answers are never another's, unless both hold the very same credential.
+	// cache_scope names the user mapping: not even two mappings with one credential share.
+	return Sha256(std::string(credential_.begin(), credential_.end()) + '\0' + cfg_.cache_scope + '\0' +
+	              cfg_.conta_corrente + '\0' + scope + '\0' + path_and_query);
+}
+
+bool
+BankClient::Cacheable(const std::string &path_and_query, Retry retry) const
+{
+	if (!cfg_.cache || cfg_.cache_ttl_ms <= 0 || retry != Retry::kRead)
+		return false;
+	// Payments and their status (GET /banking/v2/pix/{codigoSolicitacao}) follow a payment
+	// as it moves: never cached.
+	if (path_and_query.compare(0, 15, "/banking/v2/pix") == 0)
+		return false;
+	// A scroll's pages move the bank's cursor: never cached.
+	std::string query = path_and_query.substr(std::min(path_and_query.size(), path_and_query.find('?')));
+	return query.find("scrollEnabled") == std::string::npos && query.find("scrollId") == std::string::npos;
+}
+
+HttpResponse
+BankClient::GetCached(const std::string &path_and_query, const std::string &scope, Waiter &waiter,
+                      CallStats &stats, Retry retry, CachedGet &c)
+{
+	c.hit = false;
+	if (!Cacheable(path_and_query, retry)) {
+		c.run = 0;
+		return GetAny(path_and_query, scope, waiter, stats, retry);
+	}
+	const Digest key = CacheKey(path_and_query, scope);
+	const long ttl_closed = std::max(cfg_.cache_ttl_ms, cfg_.cache_ttl_closed_ms);
+	HttpResponse resp;
+	CacheMeta meta;
+	// An answer over today's max_response_size is not served (it would be refused from the bank).
+	if (cfg_.cache->Find(key, MonotonicMs(), cfg_.cache_ttl_ms, ttl_closed, c.run, resp.body, meta) &&
+	    static_cast<long long>(resp.body.size()) <= cfg_.max_response_bytes) {
+		resp.status = 200;
+		resp.content_type = "application/json";
+		c.hit = true;
+		c.run = meta.run;
+		stats.cache_hits++;
+		CountCacheHit(cfg_.server_name, RateClassOf(PathOf(path_and_query)));
+		return resp;
+	}
+	meta = CacheMeta{};
+	meta.fetched_ms = MonotonicMs();  // before the call: an answer is never younger than it says
+	meta.closed = c.closed;
+	// A first page opens a new run; ids differ between processes that start one in the same ms.
+	meta.run = c.run != 0 ? c.run : meta.fetched_ms * 1048576 + (getpid() & 1048575);
+	resp = GetAny(path_and_query, scope, waiter, stats, retry);
+	c.run = meta.run;
+	if (resp.status >= 200 && resp.status < 300)
+		cfg_.cache->Store(key, resp.body, meta);
+	return resp;
+}
+
+void
+BankClient::CompleteRun(const std::string &path_and_query, const std::string &scope, long long run)
+{
+	if (run != 0 && cfg_.cache && cfg_.cache_ttl_ms > 0)
+		cfg_.cache->Complete(CacheKey(path_and_query, scope), run);
+}
+
 }  // namespace pix

@@ -3,6 +3,7 @@
 #pragma once
 #include "bank/cpp_only.hpp"
 
+#include "bank/cache.hpp"
 #include "bank/error.hpp"
 #include "bank/http.hpp"
 #include "bank/limits.hpp"
@@ -28,6 +29,11 @@ struct ServerConfig {
 	std::string server_name;   // for messages
 	TokenStore *shared_tokens = nullptr;    // tokens of every backend (preloaded), else per client
 	RateLimiter *shared_limiter = nullptr;  // call logs of every backend (preloaded), else per process
+	// The result cache (server options cache_ttl, cache_ttl_closed): 0 or no cache turns it off.
+	long cache_ttl_ms = 0;
+	long cache_ttl_closed_ms = 0;      // answers covering only closed days (at least cache_ttl)
+	ResponseCache *cache = nullptr;    // shared (preloaded) or this process's
+	std::string cache_scope;           // whose answers (database and user mapping): never shared across
 };
 
 // Counters a scan reports in EXPLAIN ANALYZE.
@@ -38,6 +44,17 @@ struct CallStats {
 	long long retries = 0;  // requests repeated after 429/5xx/lost connection
 	long long tokens = 0;   // tokens minted
 	long long rate_waits = 0;  // calls that waited for the client-side rate limit
+	long long cache_hits = 0;  // answers served by the result cache instead of a call
+};
+
+// One GET of a row page through the result cache. The pages of one window read in one pass
+// form a run: a first page is served from the cache only when its run was read to its end
+// (BankClient::CompleteRun), and the next pages only from that same run, so that an answer
+// never mixes pages of different passes.
+struct CachedGet {
+	bool closed = false;  // in: the answer covers only days before today in Brasília
+	long long run = 0;    // in: 0 for a first page, else the run of its first page; out: this page's run
+	bool hit = false;     // out: served from the cache
 };
 
 // How often the HTTP client may send one request; every request states it.
@@ -99,6 +116,15 @@ public:
 	// Counts a page of rows received from `path` in pix_fdw.counters (the HTTP side of every
 	// call is counted by the requests themselves).
 	void CountPage(const std::string &path);
+	// GetAny through the result cache: a fresh answer of the same user mapping, credential,
+	// account and request is returned without a call; otherwise the bank's answer, kept when 2xx. Never
+	// for POSTs, scrolls (scrollEnabled, scrollId) or anything under /banking/v2/pix (payments
+	// and their status), nor with cache_ttl 0.
+	HttpResponse GetCached(const std::string &path_and_query, const std::string &scope, Waiter &waiter,
+	                       CallStats &stats, Retry retry, CachedGet &c);
+	// The run that the first page path_and_query opened was read to its end and checked.
+	void CompleteRun(const std::string &path_and_query, const std::string &scope, long long run);
+	bool Cacheable(const std::string &path_and_query, Retry retry) const;
 
 	// The bank account this client reads (base URL, client_id and conta_corrente): user
 	// mappings that agree on all three share the account's one statement scroll.
@@ -126,6 +152,7 @@ private:
 	std::string GetToken(const std::string &scope, Waiter &waiter, CallStats &stats);
 	std::string MintToken(const std::string &scope, Waiter &waiter, CallStats &stats, long long &renew_at_ms);
 	Digest TokenKey(const std::string &scope) const;
+	Digest CacheKey(const std::string &path_and_query, const std::string &scope) const;
 	HttpResponse Send(const HttpRequest &req, Waiter &waiter, CallStats &stats, Retry retry);
 	// req with a token for `scope` and x-conta-corrente, renewed once on a 401.
 	HttpResponse Authorized(HttpRequest req, const std::string &scope, Waiter &waiter, CallStats &stats,

@@ -378,10 +378,11 @@ RowSource::FetchPage(Waiter &waiter)
 		CheckBudget();
 		rows_ = nullptr;
 		answer_.Release();  // the previous page's rows are used up
-		HttpResponse r = client_.Get(ep.http_path + (q.empty() ? "" : "?" + q), ep.scope, waiter, stats_, Retry::kRead);
+		HttpResponse r = GetPage(ep.http_path + (q.empty() ? "" : "?" + q), true, false, waiter);
 		Parse(std::move(r.body));
 		stats_.pages++;
 		client_.CountPage(ep.http_path);
+		CompleteRun();  // one call, one answer
 		// Echo the asked-for parameters (and the echo-only fields) into the row when the
 		// answer lacks them (saldo's dataSaldo), so quals on them recheck true.
 		rapidjson::Document &doc = answer_.Doc();
@@ -414,8 +415,9 @@ RowSource::FetchPage(Waiter &waiter)
 		CheckBudget();
 		rows_ = nullptr;
 		answer_.Release();  // the previous page's rows are used up
-		HttpResponse r = client_.Get(ep.http_path + Query(scroll_), ep.scope, waiter, stats_,
-		                             scroll_ ? Retry::kOnce : Retry::kRead);
+		HttpResponse r = scroll_ ? client_.Get(ep.http_path + Query(true), ep.scope, waiter, stats_, Retry::kOnce)
+		                         : GetPage(ep.http_path + Query(false), page_ == 0,
+		                                   windows_[window_].last < plan_.closed_before, waiter);
 		Parse(std::move(r.body));
 		stats_.pages++;
 		client_.CountPage(ep.http_path);
@@ -460,6 +462,8 @@ RowSource::FetchPage(Waiter &waiter)
 				            "the bank's statement pages stop at 10 000 transactions, but this window has more",
 				            "Window " + WindowText(windows_[window_]) + "; its first page counted " +
 				                (total >= 0 ? std::to_string(total) : std::string("no")) + " transactions.");
+			if (window_done_)
+				CompleteRun();
 		} else {
 			ScrollPage(n);
 		}
@@ -476,7 +480,8 @@ RowSource::FetchKey(Waiter &waiter)
 	while (!finished_ && key_ < plan_.keys.size()) {
 		const std::string path = plan_.ItemPath(plan_.keys[key_++]);
 		CheckBudget();
-		HttpResponse r = client_.GetAny(path, ep.scope, waiter, stats_, Retry::kRead);
+		CachedGet cached;
+		HttpResponse r = client_.GetCached(path, ep.scope, waiter, stats_, Retry::kRead, cached);
 		if (r.status == 404) {
 			rapidjson::Document doc;
 			if (!doc.Parse(r.body.c_str(), r.body.size()).HasParseError() && doc.IsObject())
@@ -487,6 +492,7 @@ RowSource::FetchKey(Waiter &waiter)
 		Parse(std::move(r.body));
 		stats_.pages++;
 		client_.CountPage(path);
+		client_.CompleteRun(path, ep.scope, cached.run);
 		Rename(answer_.Doc());
 		rows_ = nullptr;
 		return true;
@@ -552,7 +558,7 @@ RowSource::FetchListPage(Waiter &waiter)
 		list_rows_ = 0;
 	}
 	CheckBudget();
-	HttpResponse r = client_.Get(ep.http_path + Query(false), ep.scope, waiter, stats_, Retry::kRead);
+	HttpResponse r = GetPage(ep.http_path + Query(false), page_ == 0, false, waiter);
 	Parse(std::move(r.body));
 	stats_.pages++;
 	client_.CountPage(ep.http_path);
@@ -589,12 +595,37 @@ RowSource::FetchListPage(Waiter &waiter)
 		                std::to_string(list_total_),
 		            "Window " + where + "; the list may have changed while it was read. No partial answer is returned.",
 		            "Run the query again.");
+	if (window_done_)
+		CompleteRun();
 	if (rows)
 		for (auto &row : rows->GetArray())
 			if (row.IsObject())
 				Rename(row);
 	rows_ = rows;
 	return true;
+}
+
+HttpResponse
+RowSource::GetPage(const std::string &path_and_query, bool first, bool closed, Waiter &waiter)
+{
+	const EndpointDef &ep = *plan_.endpoint;
+	CachedGet cached;
+	cached.closed = closed;
+	cached.run = first ? 0 : run_;
+	HttpResponse r = client_.GetCached(path_and_query, ep.scope, waiter, stats_, Retry::kRead, cached);
+	if (r.status < 200 || r.status >= 300)
+		throw HttpError(r, "GET " + std::string(ep.http_path), ep.scope);
+	if (first)
+		run_first_ = path_and_query;
+	run_ = cached.run;
+	return r;
+}
+
+void
+RowSource::CompleteRun()
+{
+	client_.CompleteRun(run_first_, plan_.endpoint->scope, run_);
+	run_ = 0;
 }
 
 bool

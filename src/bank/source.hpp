@@ -8,6 +8,7 @@
 #include "bank/dates.hpp"
 #include "bank/json.hpp"
 
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -49,6 +50,9 @@ struct RequestPlan {
 	// a key the bank does not know (404) is no row. Windows are then not used.
 	bool by_key = false;
 	std::vector<std::string> keys;
+	// Days before this one are closed (before today in Brasília): a statement window of only
+	// such days is kept in the result cache for cache_ttl_closed. Not part of the request.
+	dates::Day closed_before = std::numeric_limits<dates::Day>::min();
 
 	// The path of the lookup of `key` (by_key plans).
 	std::string ItemPath(const std::string &key) const;
@@ -110,6 +114,9 @@ private:
 	bool FetchListPage(Waiter &waiter);
 	bool NextWindow(bool *opened);
 	void Rename(rapidjson::Value &row) const;
+	// A GET of a row page through the result cache; non-2xx answers are thrown (Get's).
+	HttpResponse GetPage(const std::string &path_and_query, bool first, bool closed, Waiter &waiter);
+	void CompleteRun();
 
 	BankClient &client_;
 	RequestPlan plan_;
@@ -133,6 +140,8 @@ private:
 	size_t key_ = 0;                // by_key: the next key to look up
 	long long list_total_ = -1;     // kPaginacao: quantidadeTotalDeItens of the window's first page
 	long long list_rows_ = 0;       // kPaginacao: rows the window's pages gave so far
+	std::string run_first_;         // the current window's first page (result cache)
+	long long run_ = 0;             // the cache run of the current window's pages, 0 none
 };
 
 struct Cell {

@@ -44,6 +44,8 @@ Explain(ForeignScanState *node, ExplainState *es)
 		ExplainPropertyInteger("HTTP Calls", NULL, st.calls, es);
 		ExplainPropertyInteger("Pages", NULL, st.pages, es);
 		ExplainPropertyInteger("Bytes", NULL, st.bytes, es);
+		if (st.cache_hits > 0 || es->verbose)
+			ExplainPropertyInteger("Cache Hits", NULL, st.cache_hits, es);
 		if (st.retries > 0 || es->verbose)
 			ExplainPropertyInteger("Retries", NULL, st.retries, es);
 		if (st.tokens > 0 || es->verbose)

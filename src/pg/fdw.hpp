@@ -24,6 +24,10 @@ struct TableOptions {
 };
 
 constexpr int kDefaultMaxCalls = 100;
+// The result cache's default lifetimes: a minute, the bank's budget window (a dashboard's
+// repeated queries cost one call a minute), and an hour for statement days already closed.
+constexpr long kDefaultCacheTtlMs = 60 * 1000;
+constexpr long kDefaultCacheTtlClosedMs = 60 * 60 * 1000;
 
 // "YYYY-MM-DD" -> DateADT; false when malformed or not a real date.
 bool ParseIsoDate(const char *s, DateADT *out);
@@ -38,7 +42,9 @@ struct ServerOptions {
 	const char *client_id, *client_secret, *cert_file, *key_file, *cert_pem, *key_pem;
 	const char *max_response_size;
 	const char *rate_limits;
+	const char *cache_ttl, *cache_ttl_closed;
 	Oid serverid;
+	Oid umid;
 	const char *servername;
 };
 ServerOptions ReadServerOptions(ForeignServer *server, UserMapping *um);
@@ -77,6 +83,13 @@ RateLimiter *SharedLimiter();
 // From _PG_init: when loaded by shared_preload_libraries, reserves shared memory for the call
 // counters (pix_fdw.counters) of every backend. Otherwise each backend counts its own.
 void InstallCounters();
+// ---- cache.cpp ---------------------------------------------------------------------------
+
+// From _PG_init: the GUC pix_fdw.cache_size and, when preloaded, the shared result cache.
+void InstallResultCache();
+// The result cache for this backend's clients: shared when preloaded, else this process's
+// (C++ only); nullptr when pix_fdw.cache_size is 0.
+ResponseCache *ResultCache();
 
 // ---- server_policy.cpp -------------------------------------------------------------------
 

@@ -30,6 +30,10 @@ const OptionDef kOptions[] = {
     {"rate_limits", ForeignServerRelationId, false,
      "'on' (the bank's published per-minute limits, the default), 'off', or budgets such as 'extrato=10/min, "
      "token=5/min'"},
+    {"cache_ttl", ForeignServerRelationId, false,
+     "a duration such as '60 s' or '5 min' ('0' turns the result cache off): how long an answer is reused"},
+    {"cache_ttl_closed", ForeignServerRelationId, false,
+     "a duration such as '1 h' or '60 min': how long a statement answer of days before today is reused"},
     {"max_valor", ForeignServerRelationId, false,
      "a positive amount with at most two decimals, such as '5000.00': the largest single payment pix_fdw.pay() "
      "queues"},
@@ -103,7 +107,7 @@ BadValue(const OptionDef &o, const char *why)
 	pg_unreachable();
 }
 
-// Parses "<number> [ms|s|sec|seconds|min|minutes]" into milliseconds; -1 when malformed.
+// Parses "<number> [ms|s|sec|seconds|min|minutes|h|hours]" into milliseconds (at most a day); -1 when malformed.
 // A bare number is read as seconds (values stored before units were required).
 long
 ParseDurationMs(const char *s)
@@ -125,6 +129,8 @@ ParseDurationMs(const char *s)
 		scale = 1;
 	else if (strcmp(end, "min") == 0 || strcmp(end, "minute") == 0 || strcmp(end, "minutes") == 0)
 		scale = 60000;
+	else if (strcmp(end, "h") == 0 || strcmp(end, "hour") == 0 || strcmp(end, "hours") == 0)
+		scale = 3600000;
 	else
 		return -1;
 	double ms = v * scale;
@@ -259,11 +265,11 @@ ValidateValue(const OptionDef &o, const char *value)
 		if (!AllDigits(value) || value[0] == '0')
 			BadValue(o, nullptr);
 	} else if (strcmp(n, "connect_timeout") == 0 || strcmp(n, "request_timeout") == 0 ||
-	           strcmp(n, "max_retry_wait") == 0) {
+	           strcmp(n, "max_retry_wait") == 0 || strcmp(n, "cache_ttl") == 0 || strcmp(n, "cache_ttl_closed") == 0) {
 		if (LacksUnit(value))
 			NeedsUnit(o, value, false);
 		long ms = ParseDurationMs(value);
-		if (ms < 0 || (ms == 0 && strcmp(n, "max_retry_wait") != 0))
+		if (ms < 0 || (ms == 0 && strcmp(n, "max_retry_wait") != 0 && strncmp(n, "cache_ttl", 9) != 0))
 			BadValue(o, nullptr);
 	} else if (strcmp(n, "max_response_size") == 0) {
 		if (AllDigits(value) && LacksUnit(value))
@@ -412,7 +418,10 @@ ReadServerOptions(ForeignServer *server, UserMapping *um)
 	o.max_retry_wait = Opt(server->options, "max_retry_wait");
 	o.max_response_size = Opt(server->options, "max_response_size");
 	o.rate_limits = Opt(server->options, "rate_limits");
+	o.cache_ttl = Opt(server->options, "cache_ttl");
+	o.cache_ttl_closed = Opt(server->options, "cache_ttl_closed");
 	o.serverid = server->serverid;
+	o.umid = um->umid;
 	o.servername = server->servername;
 	o.client_id = Opt(um->options, "client_id");
 	o.client_secret = Opt(um->options, "client_secret");
@@ -463,6 +472,10 @@ MakeServerConfig(const ServerOptions &o)
 	cfg.server_name = str(o.servername);
 	cfg.shared_tokens = SharedTokens();
 	cfg.shared_limiter = SharedLimiter();
+	cfg.cache_ttl_ms = o.cache_ttl ? ParseDurationMs(o.cache_ttl) : kDefaultCacheTtlMs;
+	cfg.cache_ttl_closed_ms = o.cache_ttl_closed ? ParseDurationMs(o.cache_ttl_closed) : kDefaultCacheTtlClosedMs;
+	cfg.cache = ResultCache();
+	cfg.cache_scope = std::to_string(MyDatabaseId) + "/" + std::to_string(o.umid);
 	return cfg;
 }
 

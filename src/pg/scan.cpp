@@ -134,9 +134,11 @@ ComputeRequest(ForeignScanState *node, ScanState *s, bool for_explain)
 		if (def.kind == ParamKind::kEqualDate)
 			date_param = def.param;
 	char *today = runs.undated ? IsoDate(BankToday()) : nullptr;  // only the undated call needs it
+	DateADT closed_before = ep->paging == Paging::kStatement ? BankToday() : PG_INT32_MIN;  // result cache
 	CppGuard([&] {
 		RequestPlan plan;
 		plan.endpoint = ep;
+		plan.closed_before = closed_before;
 		plan.empty = none;
 		plan.page_size = page_size;
 		plan.max_calls = max_calls;

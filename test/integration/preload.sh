@@ -39,7 +39,7 @@ for n in 1 2 3 4 5; do
 done
 [ "$(id -u)" = 0 ] && chown postgres: "$DIR"/c*
 server() { # server NAME RATE_LIMITS CERT_N
-	q "CREATE SERVER $1 FOREIGN DATA WRAPPER pix_fdw OPTIONS (url '$PIX_MOCK_URL', ca_file '$PIX_CERTS/ca.crt', rate_limits '$2')"
+	q "CREATE SERVER $1 FOREIGN DATA WRAPPER pix_fdw OPTIONS (url '$PIX_MOCK_URL', ca_file '$PIX_CERTS/ca.crt', rate_limits '$2', cache_ttl '0')"
 	q "CREATE USER MAPPING FOR CURRENT_USER SERVER $1 OPTIONS (client_id 'pix-test-client', client_secret 'pix-test-secret', cert_file '$DIR/c$3.crt', key_file '$DIR/c$3.key')"
 	q "CREATE FOREIGN TABLE ${1}_ex (valor numeric, data_transacao date) SERVER $1 OPTIONS (endpoint 'extrato')"
 }

@@ -65,6 +65,8 @@ SELECT format('CREATE USER MAPPING FOR CURRENT_USER SERVER inter OPTIONS (client
 -- The mock runs without its limits and the suite's call counts assume no client-side
 -- waiting: the test server turns pix_fdw's rate limits off (71_rate_limits tests them).
 ALTER SERVER inter OPTIONS (ADD rate_limits 'off');
+-- Likewise the result cache (9x_cache tests turn it on): every query below calls the bank.
+ALTER SERVER inter OPTIONS (ADD cache_ttl '0');
 
 CREATE SCHEMA inter;
 IMPORT FOREIGN SCHEMA inter FROM SERVER inter INTO inter;

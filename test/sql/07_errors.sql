@@ -77,7 +77,7 @@ SELECT test.reset();
 
 -- A request that takes longer than request_timeout.
 CREATE SERVER slow FOREIGN DATA WRAPPER pix_fdw
-  OPTIONS (url :'mock_url', request_timeout '300 ms');
+  OPTIONS (url :'mock_url', request_timeout '300 ms', cache_ttl '0');
 \set ECHO none
 SELECT format('ALTER SERVER slow OPTIONS (ADD ca_file %L)', :'certs' || '/ca.crt') \gexec
 SELECT format('CREATE USER MAPPING FOR CURRENT_USER SERVER slow OPTIONS (client_id %L, client_secret %L, cert_file %L, key_file %L)',

@@ -22,7 +22,7 @@ DROP SERVER rl_ok;
 CREATE FUNCTION test.rl_server(name text, limits text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE certs text := (SELECT v FROM test.settings WHERE k = 'certs');
 BEGIN
-  EXECUTE format('CREATE SERVER %I FOREIGN DATA WRAPPER pix_fdw OPTIONS (url %L, ca_file %L%s)',
+  EXECUTE format('CREATE SERVER %I FOREIGN DATA WRAPPER pix_fdw OPTIONS (url %L, ca_file %L, cache_ttl ''0''%s)',
                  name, (SELECT v FROM test.settings WHERE k = 'url'), certs || '/ca.crt',
                  CASE WHEN limits = '' THEN '' ELSE format(', rate_limits %L', limits) END);
   EXECUTE format('CREATE USER MAPPING FOR CURRENT_USER SERVER %I OPTIONS (client_id %L, client_secret %L, cert_file %L, key_file %L)',

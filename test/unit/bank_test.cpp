@@ -1,6 +1,7 @@
 // Unit tests of the bank layer (plain C++, no PostgreSQL, no network): calendar arithmetic,
 // window splitting, request strings, the bank's error bodies, and JSON cell extraction.
 // Prints "ok - ..." / "not ok - ..." lines; test/run_all.sh counts them.
+#include "bank/cache.hpp"
 #include "bank/client.hpp"
 #include "bank/counters.hpp"
 #include "bank/dates.hpp"
@@ -840,6 +841,72 @@ main()
 		Check(store.Reset(nullptr) == kMaxCounterRows && store.Snapshot().empty(), "counters: a full reset forgets every row");
 		Check(std::string(CounterName(kCountStatus429)) == "status_429" && std::string(CounterName(kCountCacheHits)) == "cache_hits",
 		      "counters: column names");
+	}
+
+	// The result cache (issue 9, item 4): freshness, runs, LRU eviction within the capacity.
+	{
+		LocalResponseCache c;
+		c.SetCapacity(64 * 1024);
+		auto key = [](int i) { return Sha256("k" + std::to_string(i)); };
+		CacheMeta m;
+		m.fetched_ms = 1000;
+		m.run = 7;
+		std::string body;
+		CacheMeta got;
+		c.Store(key(0), "page0", m);
+		Check(!c.Find(key(0), 1500, 60000, 60000, 0, body, got),
+		      "a first page is not served before its run is complete");
+		Check(c.Find(key(0), 1500, 60000, 60000, 7, body, got) && body == "page0",
+		      "a page is served to its own run");
+		Check(!c.Find(key(0), 1500, 60000, 60000, 8, body, got), "... and not to another run");
+		c.Complete(key(0), 8);
+		Check(!c.Find(key(0), 1500, 60000, 60000, 0, body, got), "completing another run completes nothing");
+		c.Complete(key(0), 7);
+		Check(c.Find(key(0), 1500, 60000, 60000, 0, body, got) && got.run == 7, "a complete run's first page is served");
+		Check(!c.Find(key(0), 1000 + 60000, 60000, 3600000, 0, body, got) && c.Entries() == 0,
+		      "an answer as old as cache_ttl is stale and dropped");
+		m.closed = true;
+		m.complete = true;
+		c.Store(key(1), "closed", m);
+		Check(c.Find(key(1), 1000 + 120000, 60000, 3600000, 0, body, got),
+		      "an answer of closed days lives for cache_ttl_closed");
+		Check(!c.Find(key(1), 1000 + 120000, 0, 0, 0, body, got), "ttl 0 serves nothing");
+		c.Clear();
+		m.closed = false;
+		std::string big(10 * 1024, 'x');
+		for (int i = 0; i < 40; i++)
+			c.Store(key(i), big, m);
+		Check(c.Used() <= 64 * 1024 && c.Entries() == 6,
+		      "40 answers of 10 kB in a 64 kB cache: bounded (" + std::to_string(c.Used()) + " bytes, " +
+		          std::to_string(c.Entries()) + " entries)");
+		Check(c.Find(key(39), 2000, 60000, 60000, 0, body, got) && body == big && !c.Find(key(0), 2000, 60000, 60000, 0, body, got),
+		      "the newest answers are kept, the oldest evicted");
+		Check(c.Find(key(35), 2000, 60000, 60000, 0, body, got), "a used answer becomes the newest ...");
+		c.Store(key(40), big, m);
+		Check(!c.Find(key(34), 2000, 60000, 60000, 0, body, got) && c.Find(key(35), 2000, 60000, 60000, 0, body, got) &&
+		          c.Find(key(36), 2000, 60000, 60000, 0, body, got),
+		      "... and the least recently used one is evicted instead");
+		c.Store(key(41), std::string(17 * 1024, 'y'), m);
+		Check(!c.Find(key(41), 2000, 60000, 60000, 0, body, got), "an answer over a quarter of the capacity is not kept");
+
+		ServerConfig cfg;
+		cfg.base_url = "https://127.0.0.1:1";
+		cfg.cache = &c;
+		cfg.cache_ttl_ms = 60000;
+		BankClient client(cfg);
+		Check(client.Cacheable("/banking/v2/extrato/completo?dataInicio=2024-01-01&dataFim=2024-01-01", Retry::kRead) &&
+		          client.Cacheable("/pix/v2/cob/abc", Retry::kRead),
+		      "statement pages and Pix lookups are cacheable");
+		Check(!client.Cacheable("/banking/v2/pix/6f1c2d3e", Retry::kRead) && !client.Cacheable("/banking/v2/pix", Retry::kRead),
+		      "payments and their status never are");
+		Check(!client.Cacheable("/banking/v2/extrato/completo?dataInicio=2024-01-01&scrollEnabled=true", Retry::kRead) &&
+		          !client.Cacheable("/banking/v2/extrato/completo?scrollId=abc", Retry::kRead) &&
+		          !client.Cacheable("/banking/v2/saldo", Retry::kOnce),
+		      "nor scroll pages, nor requests sent once");
+		ServerConfig off = cfg;
+		off.cache_ttl_ms = 0;
+		BankClient none(off);
+		Check(!none.Cacheable("/banking/v2/saldo", Retry::kRead), "cache_ttl 0: nothing is cacheable");
 	}
 
 	std::printf("# unit tests: %d failed\n", failures);
