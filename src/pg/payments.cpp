@@ -467,15 +467,26 @@ End()
 
 // The message of the error being handled (in PG_CATCH), copied into buf; then the error
 // state is cleared and the transaction aborted.
-void
+int
 TakeError(char *buf, size_t size, MemoryContext cxt)
 {
 	MemoryContextSwitchTo(cxt);
 	ErrorData *e = CopyErrorData();
+	int code = e->sqlerrcode;
 	FlushErrorState();
 	snprintf(buf, size, "%s%s%s", e->message ? e->message : "error", e->detail ? " — " : "", e->detail ? e->detail : "");
 	FreeErrorData(e);
 	AbortOutOfAnyTransaction();
+	return code;
+}
+
+// Errors raised before the payment's POST could be sent: the token was refused (no scope,
+// wrong credentials) or the role has no usable user mapping. Nothing reached the bank.
+bool
+RefusedBeforeSending(int code)
+{
+	return code == ERRCODE_INSUFFICIENT_PRIVILEGE || code == ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION ||
+	       code == ERRCODE_UNDEFINED_OBJECT || code == ERRCODE_FDW_OPTION_NAME_NOT_FOUND;
 }
 
 // The user mapping of the role that queued the payment, and its cached bank client.
@@ -612,8 +623,8 @@ SendStep(const char *schema, MemoryContext cxt)
 	}
 	PG_CATCH();
 	{
-		TakeError(r.error, sizeof r.error, cxt);
-		r.answer = Answer::kUnknown;
+		int code = TakeError(r.error, sizeof r.error, cxt);
+		r.answer = RefusedBeforeSending(code) ? Answer::kRefused : Answer::kUnknown;
 	}
 	PG_END_TRY();
 
@@ -694,7 +705,7 @@ CheckStep(const char *schema, MemoryContext cxt)
 	}
 	PG_CATCH();
 	{
-		TakeError(r.error, sizeof r.error, cxt);
+		(void) TakeError(r.error, sizeof r.error, cxt);
 		r.ok = false;
 	}
 	PG_END_TRY();

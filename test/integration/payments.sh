@@ -127,6 +127,14 @@ K=$(newkey); fault '"kind":"hang_after","count":1'
 pay "$K" 24.00 >/dev/null
 once "timeout after the bank recorded it (answer never comes)" "$K"
 
+# A refusal (400) on the retry of an attempt that got no answer (503): the first attempt may
+# have gone through, so the ledger says uncertain, not failed.
+K=$(newkey); fault '"kind":"status","status":503,"count":1'; fault '"kind":"status","status":400,"count":1'
+pay "$K" 24.50 >/dev/null
+check "a 4xx after an unanswered attempt ends uncertain (not failed)" wait_for "$K" uncertain 20
+check "uncertain: the ledger counts the unanswered attempt and keeps the bank's reason" \
+	test "$(q "SELECT unanswered || ' ' || (last_error LIKE '%HTTP 400%') FROM pix_fdw.payments WHERE idempotency_key = '$K'")" = "1 t"
+
 # The sender killed mid-send, before and after the bank recorded the payment: it comes back
 # (the postmaster restarts it) and re-sends the same key.
 K=$(newkey); fault '"kind":"hang","count":1'

@@ -67,7 +67,7 @@ SELECT count(*) FROM inter.extrato WHERE data_transacao = '2024-06-20';
 -- call is bounded, not each byte's wait; a timeout is not repeated.
 SELECT test.reset();
 \set ECHO none
-SELECT format('CREATE SERVER drip FOREIGN DATA WRAPPER pix_fdw OPTIONS (url %L, ca_file %L, request_timeout %L, rate_limits %L)',
+SELECT format('CREATE SERVER drip FOREIGN DATA WRAPPER pix_fdw OPTIONS (url %L, ca_file %L, request_timeout %L, rate_limits %L, cache_ttl ''0'')',
               :'mock_url', :'certs' || '/ca.crt', '1 s', 'off') \gexec
 SELECT format('CREATE USER MAPPING FOR CURRENT_USER SERVER drip OPTIONS (client_id %L, client_secret %L, cert_file %L, key_file %L)',
               'pix-test-client', 'pix-test-secret', :'certs' || '/client.crt', :'certs' || '/client.key') \gexec
