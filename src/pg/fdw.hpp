@@ -48,6 +48,8 @@ struct ServerOptions {
 	const char *servername;
 };
 ServerOptions ReadServerOptions(ForeignServer *server, UserMapping *um);
+// The value of option `name` in a catalog options list, or nullptr.
+const char *Opt(List *options, const char *name);
 // The bank layer's configuration from those strings (C++ only; call inside CppGuard).
 ServerConfig MakeServerConfig(const ServerOptions &o);
 // Checks an IMPORT FOREIGN SCHEMA / table option value; ereports when invalid.

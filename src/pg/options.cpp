@@ -316,6 +316,8 @@ ValidateValue(const OptionDef &o, const char *value)
 	}
 }
 
+}  // namespace
+
 const char *
 Opt(List *options, const char *name)
 {
@@ -327,8 +329,6 @@ Opt(List *options, const char *name)
 	}
 	return nullptr;
 }
-
-}  // namespace
 
 void
 ValidateTableOption(const char *name, const char *value)

@@ -327,18 +327,6 @@ FormResult(FunctionCallInfo fcinfo, MemoryContext caller_cxt, HeapTuple spi_tupl
 	return d;
 }
 
-const char *
-Opt(List *options, const char *name)
-{
-	ListCell *lc;
-	foreach (lc, options) {
-		DefElem *def = static_cast<DefElem *>(lfirst(lc));
-		if (strcmp(def->defname, name) == 0)
-			return defGetString(def);
-	}
-	return nullptr;
-}
-
 Datum
 NumericFromText(const char *s)
 {
