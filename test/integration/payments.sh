@@ -133,7 +133,7 @@ K=$(newkey); fault '"kind":"status","status":503,"count":1'; fault '"kind":"stat
 pay "$K" 24.50 >/dev/null
 check "a 4xx after an unanswered attempt ends uncertain (not failed)" wait_for "$K" uncertain 20
 check "uncertain: the ledger counts the unanswered attempt and keeps the bank's reason" \
-	test "$(q "SELECT unanswered || ' ' || (last_error LIKE '%HTTP 400%') FROM pix_fdw.payments WHERE idempotency_key = '$K'")" = "1 t"
+	test "$(q "SELECT unanswered || ' ' || (last_error LIKE '%HTTP 400%') FROM pix_fdw.payments WHERE idempotency_key = '$K'")" = "1 true"
 
 # The sender killed mid-send, before and after the bank recorded the payment: it comes back
 # (the postmaster restarts it) and re-sends the same key.
