@@ -397,7 +397,6 @@ struct Payment {
 	char *key, *server, *chave, *valor, *descricao, *data_pagamento, *codigo;
 	Oid requested_by;
 	int attempts, unanswered;
-	bytea *seal;
 	int64 age_ms;  // since sent_at (status checks)
 };
 
@@ -541,6 +540,30 @@ CheckStatus(const Payment &p, CheckResult &r)
 	});
 }
 
+// Runs a bank call for a payment in a transaction of its own. Returns 0, or the SQLSTATE of
+// the error it raised, whose text goes into r.error (the transaction is then aborted). r must
+// not live on this frame's stack (it is written inside PG_TRY and read after a longjmp).
+template <typename R>
+int
+BankCall(void (*call)(const Payment &, R &), const Payment &p, R &r, MemoryContext cxt)
+{
+	volatile int code = 0;
+	StartSenderTransaction();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	PG_TRY();
+	{
+		call(p, r);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		code = TakeError(r.error, sizeof r.error, cxt);
+	}
+	PG_END_TRY();
+	return code;
+}
+
 Datum
 TextOrNull(const char *s, char &null)
 {
@@ -601,20 +624,8 @@ SendStep(const char *schema, MemoryContext cxt)
 
 	static SendResult r;  // static: written inside PG_TRY, read after a longjmp
 	r = SendResult();
-	StartSenderTransaction();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	PG_TRY();
-	{
-		Post(p, r);
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		int code = TakeError(r.error, sizeof r.error, cxt);
+	if (int code = BankCall(Post, p, r, cxt))
 		r.answer = RefusedBeforeSending(code) ? Answer::kRefused : Answer::kUnknown;
-	}
-	PG_END_TRY();
 
 	Begin();
 	Datum v[6];
@@ -683,20 +694,8 @@ CheckStep(const char *schema, MemoryContext cxt)
 
 	static CheckResult r;  // static: written inside PG_TRY, read after a longjmp
 	r = CheckResult();
-	StartSenderTransaction();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	PG_TRY();
-	{
-		CheckStatus(p, r);
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		(void) TakeError(r.error, sizeof r.error, cxt);
+	if (BankCall(CheckStatus, p, r, cxt))
 		r.ok = false;
-	}
-	PG_END_TRY();
 
 	// Look again after a quarter of the payment's age: soon for a fresh one, every 10 minutes
 	// at most for one that waits for approval for hours.
