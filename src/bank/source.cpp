@@ -454,22 +454,47 @@ RowSource::FetchPage(Waiter &waiter)
 					scroll_ = true;
 					continue;
 				}
+				window_total_ = total;
+				window_rows_ = 0;
+			} else if (total >= 0 && window_total_ >= 0 && total != window_total_) {
+				throw Error(sqlstate::kReplyHandle,
+				            "the bank's statement counted " + std::to_string(window_total_) + " transactions on its first page but " +
+				                std::to_string(total) + " on page " + std::to_string(page_),
+				            "Window " + WindowText(windows_[window_]) +
+				                "; the statement changed while it was read. No partial answer is returned.",
+				            "Run the query again.");
 			}
 			page_++;
+			window_rows_ += n;
 			window_done_ = last || n == 0 || (pages >= 0 && page_ >= pages);
 			if (!window_done_ && static_cast<long long>(page_) * plan_.page_size >= kTraditionalLimit)
 				throw Error(sqlstate::kReplyHandle,
 				            "the bank's statement pages stop at 10 000 transactions, but this window has more",
 				            "Window " + WindowText(windows_[window_]) + "; its first page counted " +
 				                (total >= 0 ? std::to_string(total) : std::string("no")) + " transactions.");
-			if (window_done_)
+			if (window_done_) {
+				CheckWindowCount("statement", "Window " + WindowText(windows_[window_]));
 				CompleteRun();
+			}
 		} else {
 			ScrollPage(n);
 		}
 		rows_ = rows;
 		return true;
 	}
+}
+
+// A window read to its end must have given every row its first page counted.
+void
+RowSource::CheckWindowCount(const char *what, const std::string &where) const
+{
+	if (window_total_ < 0 || window_rows_ == window_total_)
+		return;
+	throw Error(sqlstate::kReplyHandle,
+	            std::string("the bank's ") + what + " gave " + std::to_string(window_rows_) + " rows but counted " +
+	                std::to_string(window_total_),
+	            where + "; it may have changed while it was read. No partial answer is returned.",
+	            "Run the query again.");
 }
 
 // One row by key per call; a key the bank does not know (404 with its error body) is no row.
@@ -540,6 +565,8 @@ RowSource::NextWindow(bool *opened)
 	window_open_ = true;
 	window_done_ = false;
 	page_ = 0;
+	window_total_ = -1;
+	window_rows_ = 0;
 	*opened = true;
 	return true;
 }
@@ -553,10 +580,6 @@ RowSource::FetchListPage(Waiter &waiter)
 	bool opened;
 	if (!NextWindow(&opened))
 		return false;
-	if (opened) {
-		list_total_ = -1;
-		list_rows_ = 0;
-	}
 	CheckBudget();
 	HttpResponse r = GetPage(ep.http_path + Query(false), page_ == 0, false, waiter);
 	Parse(std::move(r.body));
@@ -578,9 +601,9 @@ RowSource::FetchListPage(Waiter &waiter)
 	long long pages = pag ? Count(*pag, "quantidadeDePaginas") : -1;
 	long long total = pag ? Count(*pag, "quantidadeTotalDeItens") : -1;
 	if (page_ == 0)
-		list_total_ = total;
+		window_total_ = total;
 	page_++;
-	list_rows_ += n;
+	window_rows_ += n;
 	const std::string where = std::string(ep.window_from) + "=" + dates::Iso(windows_[window_].first) + " " +
 	                          ep.window_to + "=" + dates::Iso(windows_[window_].last + 1);
 	// Without a page count, a short page is the last.
@@ -589,12 +612,8 @@ RowSource::FetchListPage(Waiter &waiter)
 		throw Error(sqlstate::kReplyHandle,
 		            "the bank's page " + std::to_string(page_ - 1) + " of " + std::to_string(pages) + " is empty",
 		            "Window " + where + ".");
-	if (window_done_ && list_total_ >= 0 && list_rows_ != list_total_)
-		throw Error(sqlstate::kReplyHandle,
-		            "the bank's list gave " + std::to_string(list_rows_) + " rows but counted " +
-		                std::to_string(list_total_),
-		            "Window " + where + "; the list may have changed while it was read. No partial answer is returned.",
-		            "Run the query again.");
+	if (window_done_)
+		CheckWindowCount("list", "Window " + where);
 	if (window_done_)
 		CompleteRun();
 	if (rows)
@@ -689,8 +708,20 @@ RowExtractor::RowExtractor(std::vector<ColumnSpec> columns)
 	}
 }
 
+namespace {
+const char *
+KindOf(const rapidjson::Value &v, const json::Page &page)
+{
+	return v.IsObject() ? "an object" : v.IsArray() ? "an array" : v.IsNull() ? "null" : v.IsBool() ? "a boolean"
+	       : page.IsNumber(v)                    ? "a number"
+	                                             : "a string";
+}
+}  // namespace
+
+// Walks an object along the columns' paths. A field on the way to a column that is there but
+// is neither an object nor null is an error: reading its columns as NULL would be a wrong answer.
 void
-RowExtractor::Walk(int index, const rapidjson::Value &v)
+RowExtractor::Walk(int index, const rapidjson::Value &v, const json::Page &page)
 {
 	if (!v.IsObject())
 		return;
@@ -708,8 +739,13 @@ RowExtractor::Walk(int index, const rapidjson::Value &v)
 			left--;
 			for (size_t c : node.ends[j])
 				found_[c] = &m->value;
-			if (node.child[j] >= 0)
-				Walk(node.child[j], m->value);  // `node` stays valid: nodes_ is fixed after construction
+			if (node.child[j] >= 0) {
+				if (!m->value.IsObject() && !m->value.IsNull())
+					throw Error(sqlstate::kReplyHandle,
+					            "the bank's answer has a field \"" + key + "\" that is not a JSON object",
+					            std::string("Found ") + KindOf(m->value, page) + " where an object with fields is expected.");
+				Walk(node.child[j], m->value, page);  // `node` stays valid: nodes_ is fixed after construction
+			}
 			break;
 		}
 	}
@@ -735,13 +771,10 @@ RowExtractor::Extract(const rapidjson::Value &row, const json::Page &page, std::
 {
 	if (!row.IsObject())
 		throw Error(sqlstate::kReplyHandle, "the bank's answer has a row that is not a JSON object",
-		            std::string("A ") +
-		                (row.IsArray() ? "array" : row.IsNull() ? "null" : row.IsBool() ? "boolean"
-		                                                     : page.IsNumber(row) ? "number" : "string") +
-		                " where a row is expected.");
+		            std::string("Found ") + KindOf(row, page) + " where a row is expected.");
 	out.resize(columns_.size());
 	std::fill(found_.begin(), found_.end(), nullptr);
-	Walk(0, row);
+	Walk(0, row, page);
 	for (size_t i = 0; i < columns_.size(); i++) {
 		Cell &cell = out[i];
 		cell = Cell{};

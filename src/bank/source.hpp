@@ -117,6 +117,7 @@ private:
 	// A GET of a row page through the result cache; non-2xx answers are thrown (Get's).
 	HttpResponse GetPage(const std::string &path_and_query, bool first, bool closed, Waiter &waiter);
 	void CompleteRun();
+	void CheckWindowCount(const char *what, const std::string &where) const;
 
 	BankClient &client_;
 	RequestPlan plan_;
@@ -138,8 +139,9 @@ private:
 	rapidjson::SizeType next_row_ = 0;
 	bool single_done_ = false;
 	size_t key_ = 0;                // by_key: the next key to look up
-	long long list_total_ = -1;     // kPaginacao: quantidadeTotalDeItens of the window's first page
-	long long list_rows_ = 0;       // kPaginacao: rows the window's pages gave so far
+	long long window_total_ = -1;   // the rows the window's first page counted (totalElementos,
+	                                // quantidadeTotalDeItens), -1 unknown
+	long long window_rows_ = 0;     // rows the window's pages gave so far
 	std::string run_first_;         // the current window's first page (result cache)
 	long long run_ = 0;             // the cache run of the current window's pages, 0 none
 };
@@ -177,7 +179,7 @@ private:
 		std::vector<std::vector<size_t>> ends;    // per key: the columns whose path ends there
 		std::vector<char> seen;                   // per key, during one object
 	};
-	void Walk(int node, const rapidjson::Value &v);
+	void Walk(int node, const rapidjson::Value &v, const json::Page &page);
 
 	std::vector<ColumnSpec> columns_;
 	std::vector<std::string> scratch_;

@@ -7,7 +7,7 @@ SELECT test.reset();
 SELECT test.fault(jsonb_build_object('endpoint', 'extrato', 'kind', 'body', 'body',
   '{"totalPaginas":1,"totalElementos":2,"ultimaPagina":true,"transacoes":['
   || '{"idTransacao":"j1","dataInclusao":"2024-06-20 10:00:00","dataTransacao":"2024-06-20","tipoTransacao":"PIX","tipoOperacao":"C","valor":"24.90","titulo":"Pix recebido","descricao":"x","numeroDocumento":"0","detalhes":' || :'raw' || '},'
-  || '{"idTransacao":"j2","dataInclusao":"2024-06-20 11:00:00","dataTransacao":"2024-06-20","tipoTransacao":"PIX","tipoOperacao":"C","valor":7.5,"titulo":"T","descricao":"y","numeroDocumento":"0","detalhes":[{"b":2,"a":1},"s",3]}'
+  || '{"idTransacao":"j2","dataInclusao":"2024-06-20 11:00:00","dataTransacao":"2024-06-20","tipoTransacao":"PIX","tipoOperacao":"C","valor":7.5,"titulo":"T","descricao":"y","numeroDocumento":"0","detalhes":{"nested":[{"b":2,"a":1},"s",3]}}'
   || ']}')::text);
 CREATE FOREIGN TABLE test.h7_json (
   id_transacao text, data_transacao date, detalhes jsonb, valor jsonb, titulo jsonb,

@@ -263,8 +263,16 @@ main()
 	Equal(std::string(cells[10].data), std::string(R"("24.9")"), "a string for a jsonb column is a JSON string");
 	auto none = ExtractOne(R"({"detalhes":null})", {Col("detalhes.endToEndId"), Col("detalhes", true)});
 	Check(none[0].null && none[1].null, "detalhes null: flattened and raw are NULL");
-	auto notobj = ExtractOne(R"({"detalhes":"INCOMPLETE"})", {Col("detalhes.endToEndId")});
-	Check(notobj[0].null, "a path through a non-object is NULL, not an assertion");
+	std::string notobj;
+	try {
+		ExtractOne(R"({"detalhes":"INCOMPLETE"})", {Col("detalhes.endToEndId")});
+	} catch (const Error &err) {
+		notobj = std::string(err.State()) + ": " + err.what();
+	}
+	Equal(notobj, std::string("HV00K: the bank's answer has a field \"detalhes\" that is not a JSON object"),
+	      "a path through a non-object is an error, not NULL and not an assertion");
+	auto unneeded = ExtractOne(R"({"detalhes":"INCOMPLETE","valor":"1"})", {Col("valor")});
+	Equal(std::string(unneeded[0].data), std::string("1"), "a non-object no column reads through is no error");
 
 	// Numbers exactly as the bank wrote them, never through a double.
 	auto num = ExtractOne(R"({"saldo":90072023107594.7576,"big":123456789012345678901234567890,
