@@ -50,10 +50,6 @@ Entry *entries = nullptr;
 int *buckets = nullptr;
 int *block_next = nullptr;
 char *blocks = nullptr;
-#if PG_VERSION_NUM >= 150000
-shmem_request_hook_type prev_shmem_request = nullptr;
-#endif
-shmem_startup_hook_type prev_shmem_startup = nullptr;
 
 int
 Blocks()
@@ -92,29 +88,16 @@ Reset()
 	area->count = 0;
 }
 
-void
-RequestShmem()
+Size
+RegionSize()
 {
-#if PG_VERSION_NUM >= 150000
-	if (prev_shmem_request)
-		prev_shmem_request();
-#endif
-	if (Blocks() == 0)
-		return;
-	RequestAddinShmemSpace(AreaSize());
-	RequestNamedLWLockTranche("pix_fdw_cache", 1);
+	return Blocks() == 0 ? 0 : AreaSize();
 }
 
 void
-StartupShmem()
+AttachArea(void *region, bool found, LWLockPadded *locks)
 {
-	if (prev_shmem_startup)
-		prev_shmem_startup();
-	if (Blocks() == 0)
-		return;
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	bool found = false;
-	char *base = static_cast<char *>(ShmemInitStruct("pix_fdw_cache", AreaSize(), &found));
+	char *base = static_cast<char *>(region);
 	int n = Blocks();
 	area = reinterpret_cast<Area *>(base);
 	base += MAXALIGN(sizeof(Area));
@@ -127,11 +110,10 @@ StartupShmem()
 	blocks = base;
 	if (!found) {
 		memset(static_cast<void *>(area), 0, sizeof(Area));
-		area->lock = &GetNamedLWLockTranche("pix_fdw_cache")[0].lock;
+		area->lock = &locks[0].lock;
 		area->nentries = area->nblocks = area->nbuckets = n;
 		Reset();
 	}
-	LWLockRelease(AddinShmemInitLock);
 }
 
 int
@@ -331,16 +313,7 @@ InstallResultCache()
 	                        "Answers larger than a quarter of it are not cached; 0 turns the cache off.",
 	                        &cache_size_kb, 16384, 0, 1024 * 1024, preloaded ? PGC_POSTMASTER : PGC_SIGHUP,
 	                        GUC_UNIT_KB, nullptr, nullptr, nullptr);
-	if (!preloaded)
-		return;
-#if PG_VERSION_NUM >= 150000
-	prev_shmem_request = shmem_request_hook;
-	shmem_request_hook = RequestShmem;
-#else
-	RequestShmem();
-#endif
-	prev_shmem_startup = shmem_startup_hook;
-	shmem_startup_hook = StartupShmem;
+	RegisterSharedRegion({"pix_fdw_cache", 1, RegionSize, AttachArea});
 }
 
 ResponseCache *

@@ -33,10 +33,6 @@ struct CounterArea {
 };
 
 CounterArea *area = nullptr;  // set in the postmaster, inherited by every backend
-#if PG_VERSION_NUM >= 150000
-shmem_request_hook_type prev_shmem_request = nullptr;
-#endif
-shmem_startup_hook_type prev_shmem_startup = nullptr;
 
 void
 Copy(char *dst, size_t size, const std::string &src)
@@ -148,31 +144,21 @@ public:
 
 SharedCounterStore shared_store;
 
-void
-RequestShmem()
+Size
+AreaSize()
 {
-#if PG_VERSION_NUM >= 150000
-	if (prev_shmem_request)
-		prev_shmem_request();
-#endif
-	RequestAddinShmemSpace(MAXALIGN(sizeof(CounterArea)));
-	RequestNamedLWLockTranche("pix_fdw_counters", 1);
+	return sizeof(CounterArea);
 }
 
 void
-StartupShmem()
+AttachArea(void *base, bool found, LWLockPadded *locks)
 {
-	if (prev_shmem_startup)
-		prev_shmem_startup();
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	bool found = false;
-	area = static_cast<CounterArea *>(ShmemInitStruct("pix_fdw_counters", sizeof(CounterArea), &found));
+	area = static_cast<CounterArea *>(base);
 	if (!found) {
-		memset(static_cast<void *>(area), 0, sizeof(CounterArea));  // plain data: no constructor to run
-		area->lock = &GetNamedLWLockTranche("pix_fdw_counters")[0].lock;
+		memset(base, 0, sizeof(CounterArea));  // plain data: no constructor to run
+		area->lock = &locks[0].lock;
 		SharedCounterStore::StampOverflow(area->slots[kMaxCounterRows - 1]);
 	}
-	LWLockRelease(AddinShmemInitLock);
 	InstallCounterStore(&shared_store);
 }
 
@@ -189,16 +175,7 @@ FromUnixMicros(long long us)
 void
 InstallCounters()
 {
-	if (!process_shared_preload_libraries_in_progress)
-		return;
-#if PG_VERSION_NUM >= 150000
-	prev_shmem_request = shmem_request_hook;
-	shmem_request_hook = RequestShmem;
-#else
-	RequestShmem();
-#endif
-	prev_shmem_startup = shmem_startup_hook;
-	shmem_startup_hook = StartupShmem;
+	RegisterSharedRegion({"pix_fdw_counters", 1, AreaSize, AttachArea});
 }
 
 }  // namespace pix::pg

@@ -73,6 +73,21 @@ public:
 
 // ---- shared.cpp --------------------------------------------------------------------------
 
+// One shared-memory region of pix_fdw (preloaded only): registered from _PG_init, reserved in
+// the shmem request hook and attached in the startup hook, both chained once in shared.cpp.
+struct SharedRegion {
+	const char *name;  // ShmemInitStruct name and the LWLock tranche's
+	int nlocks;        // LWLocks in its tranche
+	Size (*size)();    // bytes; 0: nothing is reserved and attach is not called
+	// Lays the region out (every process) and, when !found, initialises it. Called under
+	// AddinShmemInitLock: plain stores only, nothing that can raise or throw.
+	void (*attach)(void *base, bool found, LWLockPadded *locks);
+};
+// From _PG_init while shared_preload_libraries is in progress (ignored otherwise).
+void RegisterSharedRegion(const SharedRegion &region);
+// From _PG_init, after every RegisterSharedRegion: installs the hooks that reserve and attach them.
+void InstallSharedMemory();
+
 // From _PG_init: when loaded by shared_preload_libraries, reserves shared memory for tokens
 // and rate-limit logs shared by every backend. Otherwise nothing.
 void InstallSharedState();

@@ -54,11 +54,15 @@ struct Area {
 };
 
 Area *area = nullptr;  // set in the postmaster, inherited by every backend
+bool exit_callback = false;
+
+constexpr int kMaxRegions = 4;
+SharedRegion regions[kMaxRegions];
+int nregions = 0;
 #if PG_VERSION_NUM >= 150000
 shmem_request_hook_type prev_shmem_request = nullptr;
 #endif
 shmem_startup_hook_type prev_shmem_startup = nullptr;
-bool exit_callback = false;
 
 void
 RequestShmem()
@@ -67,8 +71,13 @@ RequestShmem()
 	if (prev_shmem_request)
 		prev_shmem_request();
 #endif
-	RequestAddinShmemSpace(MAXALIGN(sizeof(Area)));
-	RequestNamedLWLockTranche("pix_fdw", 2);
+	for (int i = 0; i < nregions; i++) {
+		Size bytes = regions[i].size();
+		if (bytes == 0)
+			continue;
+		RequestAddinShmemSpace(MAXALIGN(bytes));
+		RequestNamedLWLockTranche(regions[i].name, regions[i].nlocks);
+	}
 }
 
 void
@@ -77,15 +86,32 @@ StartupShmem()
 	if (prev_shmem_startup)
 		prev_shmem_startup();
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	bool found = false;
-	area = static_cast<Area *>(ShmemInitStruct("pix_fdw", sizeof(Area), &found));
+	for (int i = 0; i < nregions; i++) {
+		Size bytes = regions[i].size();
+		if (bytes == 0)
+			continue;
+		bool found = false;
+		void *base = ShmemInitStruct(regions[i].name, bytes, &found);
+		regions[i].attach(base, found, GetNamedLWLockTranche(regions[i].name));
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+Size
+AreaSize()
+{
+	return sizeof(Area);
+}
+
+void
+AttachArea(void *base, bool found, LWLockPadded *locks)
+{
+	area = static_cast<Area *>(base);
 	if (!found) {
-		memset(static_cast<void *>(area), 0, sizeof(Area));  // plain data: no constructor to run
-		LWLockPadded *locks = GetNamedLWLockTranche("pix_fdw");
+		memset(base, 0, sizeof(Area));  // plain data: no constructor to run
 		area->tokens_lock = &locks[0].lock;
 		area->limits_lock = &locks[1].lock;
 	}
-	LWLockRelease(AddinShmemInitLock);
 }
 
 void
@@ -261,7 +287,23 @@ SharedRateLimiter shared_limiter;
 void
 InstallSharedState()
 {
+	RegisterSharedRegion({"pix_fdw", 2, AreaSize, AttachArea});
+}
+
+void
+RegisterSharedRegion(const SharedRegion &region)
+{
 	if (!process_shared_preload_libraries_in_progress)
+		return;
+	Assert(nregions < kMaxRegions);
+	if (nregions < kMaxRegions)
+		regions[nregions++] = region;
+}
+
+void
+InstallSharedMemory()
+{
+	if (!process_shared_preload_libraries_in_progress || nregions == 0)
 		return;
 #if PG_VERSION_NUM >= 150000
 	prev_shmem_request = shmem_request_hook;
