@@ -46,13 +46,13 @@ BackoffMs(int attempt)
 	return base / 2 + static_cast<long>(rng() % static_cast<unsigned long>(base / 2 + 1));
 }
 
-// Transport failures worth another try of an idempotent request: the connection was lost
-// or could not be made. A timeout is not (request_timeout bounds the whole call), nor are
-// TLS and certificate failures.
+// Transport failures worth another try of an idempotent request: the connection was lost,
+// could not be made, or closed in the TLS handshake without an alert. A timeout is not
+// (request_timeout bounds the whole call), nor are TLS refusals and certificate failures.
 bool
 RetryableTransport(TransportFailure f)
 {
-	return f == TransportFailure::kLost || f == TransportFailure::kConnect;
+	return f == TransportFailure::kLost || f == TransportFailure::kConnect || f == TransportFailure::kTlsCut;
 }
 
 // "57.3 s" for messages (display only).

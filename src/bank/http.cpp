@@ -398,6 +398,9 @@ HttpClient::ThrowTransport(CURLcode code, const HttpRequest &req)
 	curl_easy_getinfo(easy_, CURLINFO_NUM_CONNECTS, &connects);
 	curl_easy_getinfo(easy_, CURLINFO_HEADER_SIZE, &header_bytes);
 	bool refused_after_handshake = alert || (connects > 0 && header_bytes == 0);
+	curl_off_t handshake_done = 0;  // when the TLS handshake completed, 0: it did not
+	curl_easy_getinfo(easy_, CURLINFO_APPCONNECT_TIME_T, &handshake_done);
+	bool cut_in_handshake = !alert && connects > 0 && handshake_done == 0;
 	const char *message = "could not reach the bank";
 	std::string hint;
 	switch (code) {
@@ -427,12 +430,14 @@ HttpClient::ThrowTransport(CURLcode code, const HttpRequest &req)
 		       "and the key must belong to the certificate.";
 		break;
 	case CURLE_SSL_CONNECT_ERROR:
-		last_failure_ = TransportFailure::kTlsHandshake;
+		last_failure_ = cut_in_handshake ? TransportFailure::kTlsCut : TransportFailure::kTlsHandshake;
 		break;
 	case CURLE_RECV_ERROR:
 	case CURLE_SEND_ERROR:
 	case CURLE_GOT_NOTHING:
-		last_failure_ = refused_after_handshake ? TransportFailure::kTlsHandshake : TransportFailure::kLost;
+		last_failure_ = cut_in_handshake          ? TransportFailure::kTlsCut
+		                : refused_after_handshake ? TransportFailure::kTlsHandshake
+		                                          : TransportFailure::kLost;
 		break;
 	case CURLE_PARTIAL_FILE:
 	case CURLE_HTTP2:
@@ -451,6 +456,10 @@ HttpClient::ThrowTransport(CURLcode code, const HttpRequest &req)
 		else if (refused_after_handshake)
 			hint = "The bank refused the client certificate: use the certificate and key downloaded "
 			       "with this integration from Internet Banking (valid for one year).";
+	} else if (last_failure_ == TransportFailure::kTlsCut) {
+		message = "the connection to the bank closed during the TLS handshake";
+		hint = "No TLS alert came with it: a network fault or the bank's edge, not a refused certificate. "
+		       "Reads are retried; run the statement again.";
 	} else if (last_failure_ == TransportFailure::kLost) {
 		message = "connection to the bank was lost before the answer was complete";
 	}

@@ -72,7 +72,9 @@ struct HttpResponse {
 };
 
 // What went wrong at the transport level (no HTTP answer).
-enum class TransportFailure { kNone, kConnect, kTlsPeer, kTlsHandshake, kClientCert, kTimeout, kLost, kOther };
+// kTlsCut: the connection closed during the TLS handshake, before it completed and with no
+// TLS alert (a network fault, not a refusal).
+enum class TransportFailure { kNone, kConnect, kTlsCut, kTlsPeer, kTlsHandshake, kClientCert, kTimeout, kLost, kOther };
 
 struct Timeouts {
 	long connect_ms = 10000;

@@ -1313,13 +1313,15 @@ class Fault:
 
 
 FAULT_KINDS = ("delay", "hang", "drop", "status", "empty_body", "body", "total", "big", "big_gzip",
-               "hang_after", "status_after", "redirect", "drip")
+               "hang_after", "status_after", "redirect", "drip", "tls_abort")
 # When each kind acts: "delay", "hang", "status" and "empty_body" before the request is
 # processed (a hung or refused POST /banking/v2/pix creates and records nothing); "drop",
 # "hang_after" and "status_after" after it was processed (a payment is created and
 # recorded, then its answer is cut halfway, never sent, or replaced by the fault's status:
 # the "lost answer" cases); "body", "total", "big", "big_gzip" rewrite the real answer;
 # "redirect" answers a 3xx with a Location; "drip" sends the real answer slowly.
+# "tls_abort" (endpoint "connection" only) acts on new connections, before any request: the
+# server closes the socket in the middle of the TLS handshake (after reading ClientHello).
 
 
 def padded(resp: Response, size: int, compress: bool) -> Response:
@@ -1437,13 +1439,25 @@ class State:
     def take_fault(self, endpoint: str) -> Optional[tuple[Fault, int]]:
         with self.lock:
             for f in self.faults:
-                if f.endpoint in ("*", endpoint):
+                if f.endpoint in ("*", endpoint) and f.endpoint != "connection":
                     if f.count > 0:
                         f.count -= 1
                         if f.count == 0:
                             self.faults.remove(f)
                     return dataclasses.replace(f), self.fault_epoch
             return None
+
+    def take_connection_fault(self) -> bool:
+        """A "tls_abort" fault for the next new connection, consumed; False when none."""
+        with self.lock:
+            for f in self.faults:
+                if f.endpoint == "connection":
+                    if f.count > 0:
+                        f.count -= 1
+                        if f.count == 0:
+                            self.faults.remove(f)
+                    return True
+            return False
 
     def clear_faults(self) -> None:
         with self.lock:
@@ -2906,6 +2920,16 @@ class BankServer(ThreadingHTTPServer):
 
     def finish_request(self, request, client_address):
         peer = f"{client_address[0]}:{client_address[1]}"
+        if self.state.take_connection_fault():
+            try:  # read the ClientHello, then close mid-handshake (no ServerHello)
+                request.settimeout(HANDSHAKE_TIMEOUT)
+                request.recv(16384)
+            except OSError:
+                pass
+            self.state.record_tls_fail()
+            self.log(f"{peer} TLS handshake aborted (fault tls_abort)")
+            request.close()
+            return
         try:
             request.settimeout(HANDSHAKE_TIMEOUT)
             conn = self.ssl_ctx.wrap_socket(request, server_side=True, do_handshake_on_connect=False)
@@ -2967,7 +2991,9 @@ class ControlHandler(JSONHandlerBase):
     GET  /fault                      pending faults
     POST /fault                      {"endpoint": NAME|"*", "kind": delay|hang|drop|status|
                                      empty_body|body|total|big|big_gzip|hang_after|
-                                     status_after|redirect|drip, "ms": 500, "status": 503,
+                                     status_after|redirect|drip|tls_abort
+                                     (tls_abort: endpoint "connection", the next new
+                                     connections' handshakes are cut), "ms": 500, "status": 503,
                                      "count": 1|N|-1}
                                      BEFORE the request is processed: "delay" waits ms,
                                      "hang" never answers, "status" / "empty_body" answer
@@ -3163,11 +3189,13 @@ class ControlHandler(JSONHandlerBase):
 
     def c_fault_post(self, q, data):
         endpoint = data.get("endpoint", "*")
-        if endpoint not in endpoint_names() + ["*", "unknown"]:
-            return 400, {"error": f"unknown endpoint {endpoint!r}; known: {endpoint_names()} or '*'"}
+        if endpoint not in endpoint_names() + ["*", "unknown", "connection"]:
+            return 400, {"error": f"unknown endpoint {endpoint!r}; known: {endpoint_names()}, 'connection' or '*'"}
         kind = data.get("kind")
         if kind not in FAULT_KINDS:
             return 400, {"error": f"kind must be one of {list(FAULT_KINDS)}"}
+        if (kind == "tls_abort") != (endpoint == "connection"):
+            return 400, {"error": 'kind "tls_abort" goes with endpoint "connection", and only it'}
         ms, status, count = (data.get("ms", 500),
                              data.get("status", 200 if kind in ("body", "drip") else
                                       302 if kind == "redirect" else 503),

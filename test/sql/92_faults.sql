@@ -84,3 +84,22 @@ SELECT test.mock('DELETE', '/fault');
 SELECT count(*) FROM public.drip_saldo;
 DROP SERVER drip CASCADE;
 SELECT test.reset();
+
+-- TLS handshakes cut by the bank's side (no alert, before the handshake completes): a network
+-- fault, retried like a lost connection. One cut: the query is answered, from a new connection.
+SELECT pix_fdw.disconnect();
+SELECT test.fault('{"endpoint":"connection","kind":"tls_abort","count":1}');
+SELECT count(*) FROM inter.extrato WHERE data_transacao = '2024-06-20';
+SELECT (test.mock('GET', '/calls') ->> 'tls_fail')::int AS cut_handshakes, test.calls('extrato') AS extrato_calls;
+-- Every handshake cut: a clear error after the bounded retries (3 attempts), and the next
+-- query works once the bank is reachable again.
+SELECT test.reset();
+SELECT pix_fdw.disconnect();
+SELECT test.fault('{"endpoint":"connection","kind":"tls_abort","count":-1}');
+\set VERBOSITY terse
+SELECT count(*) FROM inter.extrato WHERE data_transacao = '2024-06-20';
+\set VERBOSITY default
+SELECT (test.mock('GET', '/calls') ->> 'tls_fail')::int AS cut_handshakes, test.calls('total') AS requests;
+SELECT test.reset();
+SELECT count(*) FROM inter.extrato WHERE data_transacao = '2024-06-20';
+SELECT test.reset();
