@@ -454,7 +454,10 @@ RowSource::FetchPage(Waiter &waiter)
 					scroll_ = true;
 					continue;
 				}
+				list_total_ = total;  // the rows the window's pages must give, -1 unknown
+				list_rows_ = 0;
 			}
+			list_rows_ += n;
 			page_++;
 			window_done_ = last || n == 0 || (pages >= 0 && page_ >= pages);
 			if (!window_done_ && static_cast<long long>(page_) * plan_.page_size >= kTraditionalLimit)
@@ -462,6 +465,13 @@ RowSource::FetchPage(Waiter &waiter)
 				            "the bank's statement pages stop at 10 000 transactions, but this window has more",
 				            "Window " + WindowText(windows_[window_]) + "; its first page counted " +
 				                (total >= 0 ? std::to_string(total) : std::string("no")) + " transactions.");
+			if (window_done_ && list_total_ >= 0 && list_rows_ != list_total_)
+				throw Error(sqlstate::kReplyHandle,
+				            "the bank's statement pages gave " + std::to_string(list_rows_) +
+				                " transactions but its first page counted " + std::to_string(list_total_),
+				            "Window " + WindowText(windows_[window_]) +
+				                "; the statement may have changed while it was read. No partial answer is returned.",
+				            "Run the query again.");
 			if (window_done_)
 				CompleteRun();
 		} else {

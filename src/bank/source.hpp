@@ -138,8 +138,9 @@ private:
 	rapidjson::SizeType next_row_ = 0;
 	bool single_done_ = false;
 	size_t key_ = 0;                // by_key: the next key to look up
-	long long list_total_ = -1;     // kPaginacao: quantidadeTotalDeItens of the window's first page
-	long long list_rows_ = 0;       // kPaginacao: rows the window's pages gave so far
+	long long list_total_ = -1;     // kPaginacao: quantidadeTotalDeItens of the window's first page;
+	                                // statement pages: its totalElementos (-1 when not a count)
+	long long list_rows_ = 0;       // rows the window's pages gave so far
 	std::string run_first_;         // the current window's first page (result cache)
 	long long run_ = 0;             // the cache run of the current window's pages, 0 none
 };

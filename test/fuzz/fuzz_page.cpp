@@ -438,8 +438,9 @@ CountOf(const rapidjson::Value *v)
 
 struct Served {
 	long long rows = -1;   // size of the rows array, -1 when none or not an array
-	long long count = -1;  // API Pix: quantidadeTotalDeItens
-	long long pages = -1;  // API Pix: quantidadeDePaginas
+	long long count = -1;  // quantidadeTotalDeItens (API Pix), totalElementos (statement)
+	long long pages = -1;  // quantidadeDePaginas (API Pix), totalPaginas (statement)
+	bool last = false;     // statement: ultimaPagina
 };
 
 Served
@@ -457,6 +458,12 @@ Describe(const std::string &body, const char *rows_key)
 		s.rows = rows->Size();
 	else if (!rows || rows->IsNull())
 		s.rows = 0;
+	if (!pix::json::Find(p.Doc(), "parametros")) {  // a statement page
+		s.count = CountOf(pix::json::Find(p.Doc(), "totalElementos"));
+		s.pages = CountOf(pix::json::Find(p.Doc(), "totalPaginas"));
+		s.last = pix::json::GetBool(p.Doc(), "ultimaPagina", false);
+		return s;
+	}
 	const rapidjson::Value *par = pix::json::Find(p.Doc(), "parametros");
 	const rapidjson::Value *pag = par ? pix::json::Find(*par, "paginacao") : nullptr;
 	if (pag && pag->IsObject()) {
@@ -558,27 +565,29 @@ RunScan(uint8_t c0, uint8_t c1, std::vector<std::string> bodies)
 		Require(pages.back().rows >= 0, "a served page without a rows array ended a scan without error");
 		sum += pages.back().rows;
 	}
-	if (ep->paging == pix::Paging::kStatement) {
-		if (span == 1)  // single days are never split: no page is read again
-			Require(rows == sum, "statement rows " + std::to_string(rows) + " != rows of its pages " +
-			                         std::to_string(sum));
-		else
-			Require(rows <= sum, "more statement rows than its pages hold");
+	const bool statement = ep->paging == pix::Paging::kStatement;
+	if (statement && span > 1) {  // windows may be split and read again: no page model here
+		Require(rows <= sum, "more statement rows than its pages hold");
 		return;
 	}
-	Require(rows == sum, "list rows " + std::to_string(rows) + " != rows of its pages " + std::to_string(sum));
-	// Windows by the API Pix paging rules: a window ends on an empty page, at its page count
+	Require(rows == sum, "rows " + std::to_string(rows) + " != rows of the pages " + std::to_string(sum));
+	// Windows by the paging rules. API Pix: a window ends on an empty page, at its page count
 	// (of each page), or, without one, on a short page; its first page counts its rows.
+	// Statement (single days, never split): on ultimaPagina, an empty page or totalPaginas;
+	// its first page's totalElementos counts its rows unless it is fewer than that page holds.
 	size_t k = 0;
 	int windows = 0;
 	while (k < served) {
 		long long counted = pages[k].count, got = 0;
+		if (statement && counted < pages[k].rows)
+			counted = -1;
 		int page = 0;
 		for (;;) {
 			const Served &p = pages[k++];
 			page++;
 			got += p.rows;
-			bool done = p.rows == 0 || (p.pages >= 0 ? page >= p.pages : p.rows < plan.page_size);
+			bool done = statement ? p.last || p.rows == 0 || (p.pages >= 0 && page >= p.pages)
+			                      : p.rows == 0 || (p.pages >= 0 ? page >= p.pages : p.rows < plan.page_size);
 			if (done || k >= served)
 				break;
 		}

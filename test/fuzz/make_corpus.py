@@ -46,7 +46,8 @@ def seeds():
         "deep_65": b"[" * 65 + b"]" * 65,
         "deep_64": b"[" * 64 + b"]" * 64,
         "deep_in_row": b'{"transacoes":[{"detalhes":' + b'{"a":' * 100 + b"1" + b"}" * 100 + b"}]}",
-        "escaped_nul": b'{"transacoes":[{"idTransacao":"a\\u0000b","valor":1e400,"titulo":"\\ud83d\\ude00"}]}',
+        "escaped_nul": b'{"transacoes":[{"idTransacao":"a\\u0000b","valor":1e300,"titulo":"\\ud83d\\ude00"}]}',
+        "number_too_big": b'{"transacoes":[{"valor":1e400}]}',  # RapidJSON refuses it: an error
         "invalid_utf8": b'{"transacoes":[{"descricao":"\xc3\x28 \xed\xa0\x80 \xff","valor":"-0.0"}]}',
         "wrong_types": b'{"totalElementos":"x","totalPaginas":-1,"ultimaPagina":"true","transacoes":[1,"a",null,[],{"valor":{"a":1},"detalhes":"s"}]}',
         "numbers": b'{"transacoes":[{"valor":-0.000000000000000000000012345678901234567890,"descricao":123456789012345678901234567890,"detalhes":{"a":[1E+2,2e-3,0,-0]}}]}',
@@ -58,6 +59,9 @@ def seeds():
     yield "hostile_list_count", cfg(3) + b'{"parametros":{"paginacao":{"quantidadeDePaginas":2,"quantidadeTotalDeItens":3}},"pix":[{"valor":1}]}\x1e{"parametros":{"paginacao":{"quantidadeDePaginas":2}},"pix":[{"valor":2},{"valor":3}]}'
     yield "hostile_list_empty_page", cfg(4, 0, 1, 0) + b'{"parametros":{"paginacao":{"quantidadeDePaginas":3}},"cobs":[{}]}\x1e{"cobs":[]}'
     yield "hostile_statement_10000", cfg(0, 0, 1, 7, 2) + b'{"totalElementos":20000,"transacoes":[{}]}\x1e{"totalElementos":5,"transacoes":[{}]}\x1e{"transacoes":[]}'
+    # Found by fuzz_page: pages giving fewer transactions than the first page counted.
+    yield "found_statement_count", cfg(0) + b'{"totalElementos":5,"ultimaPagina":true,"transacoes":[{},{},{}]}'
+    yield "found_statement_count_pages", cfg(0, 0, 1, 1) + b'{"totalElementos":3,"transacoes":[{},{}]}\x1e{"transacoes":[{},{}],"ultimaPagina":true}'
     yield "hostile_saldo_types", cfg(2) + b'{"disponivel":{"x":[true,false,null]},"dataSaldo":5}'
     yield "hostile_huge_string", cfg(1) + b'{"disponivel":"' + b"9" * 20000 + b'"}'
 
