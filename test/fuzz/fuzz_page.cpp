@@ -1,6 +1,6 @@
 // libFuzzer target: the bank's answer bodies -> rows -> text cells, in the bank layer
-// (src/bank: json::Page, RowSource, RowExtractor). See test/fuzz/README in the top README's
-// "Fuzzing" section for what is and is not covered.
+// (src/bank: json::Page, RowSource, RowExtractor). The README's "Fuzzing" section says what
+// is and is not covered (not the cell -> Datum conversion of src/pg, nor the scroll).
 //
 // Input: two configuration bytes, then one or more answer bodies separated by the byte 0x1E.
 //   byte 0: low 3 bits (mod 7) the table and access path: 0 extrato (statement pages),
@@ -28,8 +28,9 @@
 //    very value.
 //  * A scan that ends without error returned every row: the API Pix lists give, per window,
 //    the rows the window's first page counted (quantidadeTotalDeItens) and the sum of their
-//    pages' rows; single-day statement windows the sum of their pages' rows; saldo one row per
-//    call with dataSaldo echoed; lookups by key one row per key.
+//    pages' rows; single-day statement windows the sum of their pages' rows and the
+//    totalElementos of their first page (unless fewer than that page holds: not a count);
+//    saldo one row per call with dataSaldo echoed; lookups by key one row per key.
 #include "bank/client.hpp"
 #include "bank/json.hpp"
 #include "bank/source.hpp"
