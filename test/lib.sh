@@ -30,7 +30,8 @@ install_deps() {
 	apt-get -o DPkg::Lock::Timeout=300 update -qq >/dev/null
 	apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends \
 		"postgresql-$PGVER" "postgresql-server-dev-$PGVER" libcurl4-openssl-dev libssl-dev \
-		rapidjson-dev openssl curl python3 make g++ ca-certificates >/dev/null
+		rapidjson-dev openssl curl python3 make g++ ca-certificates \
+		clang libclang-rt-dev locales >/dev/null  # test/fuzz: libFuzzer runtime, a Latin-1 locale's sources
 }
 
 private_pgroot() {

@@ -112,7 +112,9 @@ UrlEncode(const std::string &s)
 	std::string out;
 	out.reserve(s.size() * 3);
 	for (unsigned char c : s) {
-		if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+		// Unreserved ASCII (not std::isalnum: under a Latin-1 LC_CTYPE it passes 0xE9 unencoded).
+		bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+		if (alnum || c == '-' || c == '_' || c == '.' || c == '~') {
 			out.push_back(static_cast<char>(c));
 		} else {
 			out.push_back('%');

@@ -26,6 +26,14 @@ IsDigit(char c)
 	return c >= '0' && c <= '9';
 }
 
+// ASCII only: std::isalnum follows the backend's LC_CTYPE (the database's), and in a
+// Latin-1 locale it takes 0xE9 for a letter.
+bool
+IsAsciiAlnum(char c)
+{
+	return IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
 bool
 AllDigits(const std::string &s)
 {
@@ -149,7 +157,7 @@ CheckEmail(const std::string &s)
 	bool local_ok = !local.empty() && local.size() <= 64 && local.front() != '.' && local.back() != '.' &&
 	                local.find("..") == std::string::npos;
 	for (char c : local)
-		local_ok &= std::isalnum(static_cast<unsigned char>(c)) || c == '.' || specials.find(c) != std::string::npos;
+		local_ok &= IsAsciiAlnum(c) || c == '.' || specials.find(c) != std::string::npos;
 	if (!local_ok)
 		BadChave("the part of the e-mail key before the @ is not a mailbox name", detail,
 		         "Before the @: letters, digits and . ! # $ % & ' * + / = ? ^ _ ` { | } ~ -, with no leading, "
@@ -163,7 +171,7 @@ CheckEmail(const std::string &s)
 		std::string label = domain.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
 		domain_ok = !label.empty() && label.size() <= 63 && label.front() != '-' && label.back() != '-';
 		for (char c : label)
-			domain_ok &= std::isalnum(static_cast<unsigned char>(c)) || c == '-';
+			domain_ok &= IsAsciiAlnum(c) || c == '-';
 		last = label;
 		if (dot == std::string::npos)
 			break;
@@ -353,6 +361,9 @@ ValidateDescricao(const std::string &utf8)
 			unsigned cp = (c & 0x07) << 18 | (p[1] & 0x3Fu) << 12;
 			ok = cp >= 0x10000 && cp <= 0x10FFFF;
 		}
+		if (c == 0)  // valid UTF-8, but no text: the JSON body would carry \u0000 to the bank
+			throw Error(sqlstate::kInvalidParameterValue, "invalid descricao: it contains a NUL byte",
+			            "at byte " + std::to_string(p - reinterpret_cast<const unsigned char *>(utf8.data())));
 		if (!ok)
 			throw Error(sqlstate::kInvalidParameterValue, "invalid descricao: it is not valid UTF-8",
 			            "at byte " + std::to_string(p - reinterpret_cast<const unsigned char *>(utf8.data())));

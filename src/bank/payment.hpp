@@ -32,8 +32,8 @@ ChaveKind ValidateChave(const std::string &chave);
 // pix::Error (22023) "invalid valor: ...". Decimal text only, never a double.
 std::string ValidateValor(const std::string &numeric_text);
 
-// At most 140 characters (code points, not bytes) of valid UTF-8; throws pix::Error
-// (22023) "invalid descricao: ...".
+// At most 140 characters (code points, not bytes) of valid UTF-8 without a NUL; throws
+// pix::Error (22023) "invalid descricao: ...".
 void ValidateDescricao(const std::string &utf8);
 
 // The JSON body of POST /banking/v2/pix for a key payee:

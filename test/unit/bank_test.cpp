@@ -606,6 +606,8 @@ main()
 		Equal(descricao("\xc0\xaf"), std::string("refused"), "descricao: an overlong form");
 		Equal(descricao("\xed\xa0\x80"), std::string("refused"), "descricao: a UTF-16 surrogate");
 		Equal(descricao("\xf4\x90\x80\x80"), std::string("refused"), "descricao: beyond U+10FFFF");
+		// Found by test/fuzz/fuzz_chave: a NUL is valid UTF-8 but no text (the body would carry \u0000).
+		Equal(descricao(std::string("NF\0 12", 6)), std::string("refused"), "descricao: a NUL byte");
 		Equal(std::string(ErrorOf([&] { ValidateDescricao(times("\xc3\xa9", 141)); }).what()),
 		      std::string("invalid descricao: at most 140 characters, this one has 141"), "the descricao message counts characters");
 
