@@ -8,7 +8,7 @@ SELECT test.reset();
 SELECT test.fault('{"endpoint":"extrato","kind":"total","total":6,"count":1}');
 SELECT count(*) FROM inter.extrato WHERE data_transacao = '2024-06-20';
 SELECT count(*) AS n FROM inter.extrato WHERE data_transacao = '2024-06-20';
--- Over pages of 2: the first counts 4, the three pages give 5.
+-- Over pages of 2: the first counts 4, the second 5: an error after 2 calls.
 CREATE FOREIGN TABLE public.extrato_fuzz93 (id_transacao text, data_transacao date)
 SERVER inter OPTIONS (endpoint 'extrato', page_size '2');
 SELECT test.reset();
