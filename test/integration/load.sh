@@ -40,8 +40,9 @@ mkdir -p "$OUT"
 python3 "$ROOT/test/mock/mock_bank.py" --certs "$PIX_CERTS" --port-file "$DIR/mock.port" \
 	--control-port-file "$DIR/control.port" --rate-limits on --log "$DIR/mock.log" &
 MOCK2=$!
-for _ in $(seq 100); do
+for _ in $(seq 600); do  # up to 60 s: it builds its data first, slowly on a loaded machine
 	[ -s "$DIR/mock.port" ] && [ -s "$DIR/control.port" ] && break
+	kill -0 "$MOCK2" 2>/dev/null || break
 	sleep 0.1
 done
 if [ ! -s "$DIR/control.port" ]; then
