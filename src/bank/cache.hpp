@@ -76,6 +76,22 @@ private:
 	long long capacity_ = 16LL << 20;
 };
 
+// One fetch at a time per key across the backends that share a cache (pix_fdw preloaded):
+// a backend that misses a run's first page claims its key; another that misses it while the
+// claim stands waits for that run to land in the cache instead of calling the bank too (and
+// spending another call of the endpoint's budget). A claim ends with its run (Release), with
+// its holder's transaction or process, or when it is older than a bound; nullptr in
+// ServerConfig (not preloaded: nothing is shared) means no claims.
+class FetchClaims {
+public:
+	virtual ~FetchClaims() = default;
+	// true: this backend fetches (it holds the claim now, or nothing can be shared); false:
+	// another live backend is fetching the key.
+	virtual bool Claim(const Digest &key, long long now_ms) = 0;
+	// Gives up this backend's claim on key, if it holds one.
+	virtual void Release(const Digest &key) = 0;
+};
+
 // Whether an answer stored as `meta` is fresh now under these ttls (shared by both caches).
 bool CacheFresh(const CacheMeta &meta, long long now_ms, long ttl_ms, long ttl_closed_ms);
 

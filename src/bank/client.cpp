@@ -654,34 +654,73 @@ BankClient::GetCached(const std::string &path_and_query, const std::string &scop
 	const long ttl_closed = std::max(cfg_.cache_ttl_ms, cfg_.cache_ttl_closed_ms);
 	HttpResponse resp;
 	CacheMeta meta;
-	// An answer over today's max_response_size is not served (it would be refused from the bank).
-	if (cfg_.cache->Find(key, MonotonicMs(), cfg_.cache_ttl_ms, ttl_closed, c.run, resp.body, meta) &&
-	    static_cast<long long>(resp.body.size()) <= cfg_.max_response_bytes) {
+	auto find = [&]() {
+		// An answer over today's max_response_size is not served (it would be refused from the bank).
+		if (!cfg_.cache->Find(key, MonotonicMs(), cfg_.cache_ttl_ms, ttl_closed, c.run, resp.body, meta) ||
+		    static_cast<long long>(resp.body.size()) > cfg_.max_response_bytes)
+			return false;
 		resp.status = 200;
 		resp.content_type = "application/json";
 		c.hit = true;
 		c.run = meta.run;
 		stats.cache_hits++;
 		CountCacheHit(cfg_.server_name, RateClassOf(PathOf(path_and_query)));
+		return true;
+	};
+	if (find())
 		return resp;
+	// A first page that another backend is fetching: wait for its run instead of calling too,
+	// for at most half of the time this statement has left (then it calls on its own, so that
+	// a wait for the rate limit that would outlast statement_timeout still fails at once with
+	// the limiter's message).
+	bool claimed = false;
+	if (c.run == 0 && cfg_.fetch_claims) {
+		long remaining = waiter.RemainingMs();
+		long long give_up = remaining < 0 ? LLONG_MAX : MonotonicMs() + remaining / 2;
+		for (long poll = 5;; poll = std::min(poll * 2, 50L)) {
+			long long now = MonotonicMs();
+			if (cfg_.fetch_claims->Claim(key, now)) {
+				claimed = true;
+				break;
+			}
+			if (now >= give_up)
+				break;
+			Sleep(static_cast<long>(std::min<long long>(poll, give_up - now)), waiter);
+			if (find())
+				return resp;
+		}
 	}
 	meta = CacheMeta{};
 	meta.fetched_ms = MonotonicMs();  // before the call: an answer is never younger than it says
 	meta.closed = c.closed;
 	// A first page opens a new run; ids differ between processes that start one in the same ms.
 	meta.run = c.run != 0 ? c.run : meta.fetched_ms * 1048576 + (getpid() & 1048575);
-	resp = GetAny(path_and_query, scope, waiter, stats, retry);
+	std::exception_ptr failure;
+	try {
+		resp = GetAny(path_and_query, scope, waiter, stats, retry);
+	} catch (...) {
+		failure = std::current_exception();
+	}
+	bool ok = !failure && resp.status >= 200 && resp.status < 300;
+	if (claimed && !ok)
+		cfg_.fetch_claims->Release(key);  // a waiting backend fetches in our place
+	if (failure)
+		std::rethrow_exception(failure);
 	c.run = meta.run;
-	if (resp.status >= 200 && resp.status < 300)
-		cfg_.cache->Store(key, resp.body, meta);
+	if (ok)
+		cfg_.cache->Store(key, resp.body, meta);  // the claim stays until the run is complete
 	return resp;
 }
 
 void
 BankClient::CompleteRun(const std::string &path_and_query, const std::string &scope, long long run)
 {
-	if (run != 0 && cfg_.cache && cfg_.cache_ttl_ms > 0)
-		cfg_.cache->Complete(CacheKey(path_and_query, scope), run);
+	if (run != 0 && cfg_.cache && cfg_.cache_ttl_ms > 0) {
+		Digest key = CacheKey(path_and_query, scope);
+		cfg_.cache->Complete(key, run);
+		if (cfg_.fetch_claims)
+			cfg_.fetch_claims->Release(key);
+	}
 }
 
 }  // namespace pix

@@ -33,6 +33,7 @@ struct ServerConfig {
 	long cache_ttl_ms = 0;
 	long cache_ttl_closed_ms = 0;      // answers covering only closed days (at least cache_ttl)
 	ResponseCache *cache = nullptr;    // shared (preloaded) or this process's
+	FetchClaims *fetch_claims = nullptr;  // one fetch per key across backends (preloaded), else none
 	std::string cache_scope;           // whose answers (database and user mapping): never shared across
 };
 

@@ -94,6 +94,7 @@ void InstallSharedState();
 // The shared stores, or nullptr when pix_fdw was not preloaded (C++ only).
 TokenStore *SharedTokens();
 RateLimiter *SharedLimiter();
+FetchClaims *SharedFetchClaims();
 
 // ---- counters.cpp ------------------------------------------------------------------------
 

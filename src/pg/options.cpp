@@ -472,6 +472,7 @@ MakeServerConfig(const ServerOptions &o)
 	cfg.server_name = str(o.servername);
 	cfg.shared_tokens = SharedTokens();
 	cfg.shared_limiter = SharedLimiter();
+	cfg.fetch_claims = SharedFetchClaims();
 	cfg.cache_ttl_ms = o.cache_ttl ? ParseDurationMs(o.cache_ttl) : kDefaultCacheTtlMs;
 	cfg.cache_ttl_closed_ms = o.cache_ttl_closed ? ParseDurationMs(o.cache_ttl_closed) : kDefaultCacheTtlClosedMs;
 	cfg.cache = ResultCache();

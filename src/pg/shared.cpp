@@ -25,6 +25,11 @@ constexpr int kTokenSlots = 64;
 constexpr int kMaxTokenLen = 4096;
 constexpr int kLimitSlots = 128;
 constexpr long long kStaleClaimMs = 5 * 60 * 1000;  // longer than any mint can take
+constexpr int kFetchSlots = 128;
+// A fetch claim older than this is taken over: longer than one rate-limit wait (a minute and
+// its margin) plus the fetch itself, so that waiting for a claim never costs more than
+// calling the bank would have.
+constexpr long long kFetchClaimMs = 90 * 1000;
 
 struct TokenSlot {
 	bool used;
@@ -46,11 +51,19 @@ struct LimitSlot {
 	long long ring[kMaxBudgetCalls];
 };
 
+struct FetchSlot {
+	Digest key;
+	int pid;                 // 0: free
+	long long claimed_ms;
+};
+
 struct Area {
 	LWLock *tokens_lock;
 	LWLock *limits_lock;
+	LWLock *fetch_lock;
 	TokenSlot tokens[kTokenSlots];
 	LimitSlot limits[kLimitSlots];
+	FetchSlot fetches[kFetchSlots];
 };
 
 Area *area = nullptr;  // set in the postmaster, inherited by every backend
@@ -111,6 +124,7 @@ AttachArea(void *base, bool found, LWLockPadded *locks)
 		memset(base, 0, sizeof(Area));  // plain data: no constructor to run
 		area->tokens_lock = &locks[0].lock;
 		area->limits_lock = &locks[1].lock;
+		area->fetch_lock = &locks[2].lock;
 	}
 }
 
@@ -126,17 +140,50 @@ Alive(int pid)
 	return kill(pid, 0) == 0 || errno != ESRCH;
 }
 
+// Gives up this backend's fetch claims (at the end of its transactions and of the process).
+// Best effort: if the lock is not free right away, they are taken over as stale later.
+void
+ReleaseFetchClaims()
+{
+	if (!area || !LWLockConditionalAcquire(area->fetch_lock, LW_EXCLUSIVE))
+		return;
+	for (FetchSlot &s : area->fetches)
+		if (s.pid == MyProcPid)
+			s.pid = 0;
+	LWLockRelease(area->fetch_lock);
+}
+
 // A backend leaving (FATAL, pg_terminate_backend, end of session) gives up its claims.
 // Best effort: if the lock is not free right away, the claim is taken over as stale later.
 void
 ReleaseClaims(int, Datum)
 {
+	ReleaseFetchClaims();
 	if (!area || !LWLockConditionalAcquire(area->tokens_lock, LW_EXCLUSIVE))
 		return;
 	for (TokenSlot &s : area->tokens)
 		if (s.used && s.minter_pid == MyProcPid)
 			s.minter_pid = 0;
 	LWLockRelease(area->tokens_lock);
+}
+
+// A scan that stopped before its run was complete (LIMIT, an error, a cancel) holds its
+// claim until its transaction ends.
+void
+FetchClaimsAtXactEnd(XactEvent event, void *)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_COMMIT ||
+	    event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE)
+		ReleaseFetchClaims();
+}
+
+void
+RegisterExitCallback()
+{
+	if (!exit_callback) {
+		PgGuard([] { before_shmem_exit(ReleaseClaims, (Datum) 0); });
+		exit_callback = true;
+	}
 }
 
 TokenSlot *
@@ -153,10 +200,7 @@ public:
 	Claim
 	Take(const Digest &key, long long now_ms, std::string &token) override
 	{
-		if (!exit_callback) {
-			PgGuard([] { before_shmem_exit(ReleaseClaims, (Datum) 0); });
-			exit_callback = true;
-		}
+		RegisterExitCallback();
 		static char copy[kMaxTokenLen];
 		int len = 0;
 		Claim claim = Claim::kMint;
@@ -279,15 +323,60 @@ public:
 	}
 };
 
+class SharedFetchClaims final : public FetchClaims {
+public:
+	bool
+	Claim(const Digest &key, long long now_ms) override
+	{
+		RegisterExitCallback();
+		if (!xact_callback) {
+			PgGuard([] { RegisterXactCallback(FetchClaimsAtXactEnd, nullptr); });
+			xact_callback = true;
+		}
+		bool mine = true;
+		Lock(area->fetch_lock);
+		FetchSlot *s = nullptr, *free_slot = nullptr;
+		for (FetchSlot &f : area->fetches) {
+			if (f.pid != 0 && f.key == key)
+				s = &f;
+			else if (!free_slot && (f.pid == 0 || now_ms - f.claimed_ms >= kFetchClaimMs))
+				free_slot = &f;
+		}
+		if (s && s->pid != MyProcPid && now_ms - s->claimed_ms < kFetchClaimMs && Alive(s->pid))
+			mine = false;  // being fetched
+		else if (s || (s = free_slot) != nullptr) {  // else every slot is taken: fetch unshared
+			s->key = key;
+			s->pid = MyProcPid;
+			s->claimed_ms = now_ms;
+		}
+		LWLockRelease(area->fetch_lock);
+		return mine;
+	}
+
+	void
+	Release(const Digest &key) override
+	{
+		Lock(area->fetch_lock);
+		for (FetchSlot &f : area->fetches)
+			if (f.pid == MyProcPid && f.key == key)
+				f.pid = 0;
+		LWLockRelease(area->fetch_lock);
+	}
+
+private:
+	bool xact_callback = false;
+};
+
 SharedTokenStore shared_tokens;
 SharedRateLimiter shared_limiter;
+SharedFetchClaims shared_fetch_claims;
 
 }  // namespace
 
 void
 InstallSharedState()
 {
-	RegisterSharedRegion({"pix_fdw", 2, AreaSize, AttachArea});
+	RegisterSharedRegion({"pix_fdw", 3, AreaSize, AttachArea});
 }
 
 void
@@ -325,6 +414,12 @@ RateLimiter *
 SharedLimiter()
 {
 	return area ? &shared_limiter : nullptr;
+}
+
+FetchClaims *
+SharedFetchClaims()
+{
+	return area ? &shared_fetch_claims : nullptr;
 }
 
 }  // namespace pix::pg

@@ -6,33 +6,12 @@
 # keeps the region at its size, and every answer stays right.
 set -u
 . "$(dirname "$0")/common.sh"
-PGBIN=${PIX_PGROOT:-}/usr/lib/postgresql/${PGVER:-15}/bin
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-DIR=$(mktemp -d "${PIX_TMP:-/tmp}/pix_cache.XXXXXX")
-chmod 755 "$DIR"
-[ "$(id -u)" = 0 ] && chown postgres: "$DIR"
-finish() {
-	as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -m immediate stop >/dev/null 2>&1
-	[ -z "${KEEP_WORK:-}" ] && rm -rf "$DIR"
-}
-trap finish EXIT
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-as_pg "$PGBIN/initdb" -D "$DIR/data" -U postgres --auth=trust --no-locale -E UTF8 >/dev/null
-cat >>"$DIR/data/postgresql.conf" <<CONF
-port = $PORT
-listen_addresses = ''
-unix_socket_directories = '$DIR'
-fsync = off
-shared_preload_libraries = 'pix_fdw'
-pix_fdw.cache_size = '1MB'
-log_line_prefix = '%m [%p] '
-CONF
-if ! as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/postgres.log" -w start >/dev/null; then
-	cat "$DIR/postgres.log"
+trap stop_cluster EXIT
+if ! start_cluster cache "shared_preload_libraries = 'pix_fdw'" "pix_fdw.cache_size = '1MB'"; then
 	not_ok "a cluster with shared_preload_libraries = 'pix_fdw' and pix_fdw.cache_size starts"
 	exit 0
 fi
-export PGHOST=$DIR PGPORT=$PORT PGDATABASE=postgres
+DIR=$CLUSTER_DIR
 q "CREATE EXTENSION pix_fdw"
 q "CREATE SERVER inter FOREIGN DATA WRAPPER pix_fdw OPTIONS (url '$PIX_MOCK_URL', ca_file '$PIX_CERTS/ca.crt', rate_limits 'off', cache_ttl '10 min', cache_ttl_closed '10 min')"
 q "CREATE USER MAPPING FOR CURRENT_USER SERVER inter OPTIONS (client_id 'pix-test-client', client_secret 'pix-test-secret', cert_file '$PIX_CERTS/client.crt', key_file '$PIX_CERTS/client.key')"

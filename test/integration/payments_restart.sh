@@ -8,34 +8,18 @@
 # The bank's record (the mock's GET /payments) must show exactly one payment per key.
 set -u
 . "$(dirname "$0")/common.sh"
-PGBIN=${PIX_PGROOT:-}/usr/lib/postgresql/${PGVER:-15}/bin
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-DIR=$(mktemp -d "${PIX_TMP:-/tmp}/pix_payrestart.XXXXXX")
-chmod 755 "$DIR"
-[ "$(id -u)" = 0 ] && chown postgres: "$DIR"
 finish() {
 	mock DELETE /fault >/dev/null 2>&1
-	as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -m immediate stop >/dev/null 2>&1
-	[ -z "${KEEP_WORK:-}" ] && rm -rf "$DIR"
+	stop_cluster
 }
 trap finish EXIT
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-as_pg "$PGBIN/initdb" -D "$DIR/data" -U postgres --auth=trust --no-locale -E UTF8 >/dev/null
-cat >>"$DIR/data/postgresql.conf" <<CONF
-port = $PORT
-listen_addresses = ''
-unix_socket_directories = '$DIR'
-fsync = off
-log_line_prefix = '%m [%p] '
-CONF
-start() { as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/postgres.log" -w start >/dev/null; }
-crash() { as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -m immediate stop >/dev/null; }
-if ! start; then
-	cat "$DIR/postgres.log"
+start() { cluster_ctl start; }
+crash() { cluster_ctl stop immediate; }
+if ! start_cluster payrestart; then
 	not_ok "a second cluster starts"
 	exit 0
 fi
-export PGHOST=$DIR PGPORT=$PORT PGDATABASE=postgres
+DIR=$CLUSTER_DIR
 q "CREATE EXTENSION pix_fdw"
 q "CREATE SERVER inter FOREIGN DATA WRAPPER pix_fdw OPTIONS (url '$PIX_MOCK_URL', ca_file '$PIX_CERTS/ca.crt', rate_limits 'off', request_timeout '60 s')"
 q "CREATE USER MAPPING FOR CURRENT_USER SERVER inter OPTIONS (client_id 'pix-test-client', client_secret 'pix-test-secret', cert_file '$PIX_CERTS/client.crt', key_file '$PIX_CERTS/client.key')"
@@ -88,7 +72,7 @@ check "the in-flight payment took two attempts, one unanswered" \
 
 # --- preloaded -----------------------------------------------------------------------------
 q "ALTER SYSTEM SET shared_preload_libraries = 'pix_fdw'"
-as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -m fast stop >/dev/null
+cluster_ctl stop fast
 start
 K4=$(newkey)
 K5=$(newkey)

@@ -5,32 +5,12 @@
 # across backends (a burst never collects 429s; calls wait their turn; a wait is cancellable).
 set -u
 . "$(dirname "$0")/common.sh"
-PGBIN=${PIX_PGROOT:-}/usr/lib/postgresql/${PGVER:-15}/bin
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-DIR=$(mktemp -d "${PIX_TMP:-/tmp}/pix_preload.XXXXXX")
-chmod 755 "$DIR"
-[ "$(id -u)" = 0 ] && chown postgres: "$DIR"
-finish() {
-	as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -m immediate stop >/dev/null 2>&1
-	[ -z "${KEEP_WORK:-}" ] && rm -rf "$DIR"
-}
-trap finish EXIT
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-as_pg "$PGBIN/initdb" -D "$DIR/data" -U postgres --auth=trust --no-locale -E UTF8 >/dev/null
-cat >>"$DIR/data/postgresql.conf" <<CONF
-port = $PORT
-listen_addresses = ''
-unix_socket_directories = '$DIR'
-fsync = off
-shared_preload_libraries = 'pix_fdw'
-log_line_prefix = '%m [%p] '
-CONF
-if ! as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/postgres.log" -w start >/dev/null; then
-	cat "$DIR/postgres.log"
+trap stop_cluster EXIT
+if ! start_cluster preload "shared_preload_libraries = 'pix_fdw'"; then
 	not_ok "a cluster with shared_preload_libraries = 'pix_fdw' starts"
 	exit 0
 fi
-export PGHOST=$DIR PGPORT=$PORT PGDATABASE=postgres
+DIR=$CLUSTER_DIR
 # Copies of the client certificate and key: each test starts from credentials whose token
 # nobody holds yet (tokens are shared per credential and scope set).
 for n in 1 2 3 4 5; do
