@@ -427,21 +427,21 @@ main()
 			bool spaced = prev == 0;
 			for (int i = 0; i < 4; i++) {
 				long long t = ReserveInLog(ring1, 1, h1, c1, 1000, 0, 1000000);
-				spaced &= t - prev == 1020;
+				spaced &= t - prev == 1250;
 				prev = t;
 			}
-			Check(spaced, "the payment budget spaces calls 1.02 s apart, never two in a second");
+			Check(spaced, "the payment budget spaces calls 1.25 s apart (a 250 ms margin), never two in a second");
 		}
 
-		// The sliding log: 3 calls per 1000 ms (plus the 2% margin: 1020 ms).
+		// The sliding log: 3 calls per 1000 ms (plus the 250 ms margin of short windows: 1250 ms).
 		long long ring[3];
 		int head = 0, count = 0;
 		std::vector<long long> at;
 		for (int i = 0; i < 7; i++)
 			at.push_back(ReserveInLog(ring, 3, head, count, 1000, 100, 1000000));
-		Check(at[0] == 100 && at[1] == 100 && at[2] == 100 && at[3] == 1120 && at[5] == 1120 && at[6] == 2140,
+		Check(at[0] == 100 && at[1] == 100 && at[2] == 100 && at[3] == 1350 && at[5] == 1350 && at[6] == 2600,
 		      "a burst over the budget is spread over windows (" + std::to_string(at[3]) + ", " + std::to_string(at[6]) + ")");
-		Check(ReserveInLog(ring, 3, head, count, 1000, 200, 2000) == 2140 && ReserveInLog(ring, 3, head, count, 1000, 200, 2000) == 2140,
+		Check(ReserveInLog(ring, 3, head, count, 1000, 200, 2000) == 2600 && ReserveInLog(ring, 3, head, count, 1000, 200, 2000) == 2600,
 		      "a call that would go after the caller's deadline is refused and not counted");
 		Check(ReserveInLog(ring, 3, head, count, 1000, 5000, 1000000) == 5000, "after a quiet window a call goes at once");
 
