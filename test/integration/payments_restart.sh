@@ -14,6 +14,7 @@ DIR=$(mktemp -d "${PIX_TMP:-/tmp}/pix_payrestart.XXXXXX")
 chmod 755 "$DIR"
 [ "$(id -u)" = 0 ] && chown postgres: "$DIR"
 finish() {
+	keep_cluster_log payments_restart "$DIR/postgres.log"
 	mock DELETE /fault >/dev/null 2>&1
 	as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -m immediate stop >/dev/null 2>&1
 	[ -z "${KEEP_WORK:-}" ] && rm -rf "$DIR"
@@ -28,6 +29,7 @@ unix_socket_directories = '$DIR'
 fsync = off
 log_line_prefix = '%m [%p] '
 CONF
+cluster_log_conf "$DIR/data/postgresql.conf"
 start() { as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/postgres.log" -w start >/dev/null; }
 crash() { as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -m immediate stop >/dev/null; }
 if ! start; then

@@ -11,6 +11,7 @@ DIR=$(mktemp -d "${PIX_TMP:-/tmp}/pix_preload.XXXXXX")
 chmod 755 "$DIR"
 [ "$(id -u)" = 0 ] && chown postgres: "$DIR"
 finish() {
+	keep_cluster_log preload "$DIR/postgres.log"
 	as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -m immediate stop >/dev/null 2>&1
 	[ -z "${KEEP_WORK:-}" ] && rm -rf "$DIR"
 }
@@ -25,6 +26,7 @@ fsync = off
 shared_preload_libraries = 'pix_fdw'
 log_line_prefix = '%m [%p] '
 CONF
+cluster_log_conf "$DIR/data/postgresql.conf"
 if ! as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/postgres.log" -w start >/dev/null; then
 	cat "$DIR/postgres.log"
 	not_ok "a cluster with shared_preload_libraries = 'pix_fdw' starts"
