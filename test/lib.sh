@@ -69,7 +69,6 @@ verbose_logging() {
 log_min_messages = debug1
 log_statement = 'all'
 log_min_error_statement = debug5
-log_error_verbosity = verbose
 log_parameter_max_length_on_error = -1
 CONF
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Secrets (issue 9): runs last (run_all.sh runs the scripts in name order). The whole suite ran
 # with verbose logging (test/lib.sh verbose_logging: log_statement = 'all',
-# log_min_error_statement = debug5, log_min_messages = debug1, verbose errors); this script
+# log_min_error_statement = debug5, log_min_messages = debug1); this script
 # adds a round at log_min_messages = debug5 for the whole cluster (failing and succeeding
 # scans, cache hits, a payment sent by the sender worker, certificate_info), then searches
 #   the server log, the other clusters' logs (preload, cache, payments_restart: kept in
