@@ -63,6 +63,17 @@ cleanup() {
 	if [ -n "${WORK:-}" ] && [ -z "${KEEP_WORK:-}" ]; then rm -rf "$WORK"; fi
 }
 
+# The most a test cluster's log shows (test/integration/zz_secrets.sh searches it for
+# secrets): every statement, the statement of every message, bind parameters on errors.
+verbose_logging() {
+	cat <<'CONF'
+log_min_messages = debug1
+log_statement = 'all'
+log_min_error_statement = debug5
+log_parameter_max_length_on_error = -1
+CONF
+}
+
 start_postgres() {
 	WORK=$(mktemp -d "${PIX_TMP:-/tmp}/pix_fdw.XXXXXX")
 	chmod 755 "$WORK"
@@ -76,12 +87,13 @@ port = $PGPORT
 listen_addresses = ''
 unix_socket_directories = '$WORK'
 fsync = off
-log_min_messages = debug1
 log_line_prefix = '%m [%p] '
-log_statement = 'none'
+$(verbose_logging)
 CONF
 	as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$WORK/postgres.log" -w start >/dev/null
 	export PGHOST=$WORK PGPORT PGUSER=postgres PGDATABASE=postgres
+	PIX_LOG_CONF=$(verbose_logging)
+	export PIX_LOG_CONF
 }
 
 start_mock() {

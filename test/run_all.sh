@@ -4,7 +4,7 @@
 # mock's self-test, the pg_regress suite (make installcheck) and the integration scripts,
 # and ends with "N passed, M failed".
 # While developing, a subset: PIX_PARTS="unit selftest regress integration" (default all),
-# PIX_REGRESS="00_setup 81_pay" (pg_regress files), PIX_INTEGRATION="secrets cache" (scripts).
+# PIX_REGRESS="00_setup 81_pay" (pg_regress files), PIX_INTEGRATION="zz_secrets cache" (scripts).
 . "$(dirname "$0")/lib.sh"
 set +e
 trap cleanup EXIT
@@ -14,6 +14,11 @@ build_install || exit 1
 start_postgres || exit 1
 start_mock || exit 1
 export PIX_SERVER_LOG=$WORK/postgres.log
+# What test/integration/zz_secrets.sh searches besides that log: the other clusters' logs
+# and every integration script's output.
+export PIX_CLUSTER_LOGS=$WORK/cluster-logs PIX_OUTPUTS=$WORK/outputs
+mkdir -p "$PIX_CLUSTER_LOGS" "$PIX_OUTPUTS"
+[ "$(id -u)" = 0 ] && chown postgres: "$PIX_CLUSTER_LOGS"
 
 passed=0
 failed=0
@@ -70,6 +75,7 @@ for t in "$ROOT"/test/integration/*.sh; do
 	[ -n "${PIX_INTEGRATION:-}" ] && [[ " $PIX_INTEGRATION " != *" $(basename "$t" .sh) "* ]] && continue
 	log "integration: $(basename "$t")"
 	bash "$t" >"$WORK/it.out" 2>&1
+	cp "$WORK/it.out" "$PIX_OUTPUTS/$(basename "$t" .sh).out"
 	cat "$WORK/it.out" >&2
 	ip=$(grep -c '^ok - ' "$WORK/it.out")
 	if_=$(grep -c '^not ok - ' "$WORK/it.out")

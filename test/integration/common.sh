@@ -14,6 +14,16 @@ q() { psql -X -q -At -v ON_ERROR_STOP=1 -c "$1"; }
 mock() { curl -sS -X "$1" "$PIX_MOCK_CONTROL$2" ${3:+-H 'Content-Type: application/json' --data-binary "$3"}; }
 calls() { mock GET /calls | python3 -c "import json,sys; print(json.load(sys.stdin).get('$1', 0))"; }
 now_ms() { date +%s%3N; }
+# For a script's own throwaway cluster: cluster_log_conf appends the suite's verbose logging
+# settings (test/lib.sh verbose_logging) to its postgresql.conf; keep_cluster_log NAME LOG,
+# in its exit trap while the cluster still runs, leaves a copy of its log and its ledger key
+# (hex) in $PIX_CLUSTER_LOGS for test/integration/zz_secrets.sh.
+cluster_log_conf() { [ -n "${PIX_LOG_CONF:-}" ] && printf '%s\n' "$PIX_LOG_CONF" >>"$1"; return 0; }
+keep_cluster_log() {
+	[ -n "${PIX_CLUSTER_LOGS:-}" ] || return 0
+	psql -X -q -At -c "SELECT encode(key, 'hex') FROM pix_fdw.ledger_key" >"$PIX_CLUSTER_LOGS/$1.ledger_key" 2>/dev/null
+	cp "$2" "$PIX_CLUSTER_LOGS/$1.log"
+}
 
 # --- a second, throwaway cluster (preloading pix_fdw, say) --------------------------------
 PGBIN=${PIX_PGROOT:-}/usr/lib/postgresql/${PGVER:-15}/bin
@@ -25,6 +35,7 @@ as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 start_cluster() {
 	local name=$1
 	shift
+	CLUSTER_NAME=$name
 	CLUSTER_DIR=$(mktemp -d "${PIX_TMP:-/tmp}/pix_$name.XXXXXX")
 	chmod 755 "$CLUSTER_DIR"
 	[ "$(id -u)" = 0 ] && chown postgres: "$CLUSTER_DIR"
@@ -39,6 +50,7 @@ start_cluster() {
 		echo "log_line_prefix = '%m [%p] '"
 		[ $# -gt 0 ] && printf '%s\n' "$@"
 	} >>"$CLUSTER_DIR/data/postgresql.conf"
+	cluster_log_conf "$CLUSTER_DIR/data/postgresql.conf"
 	if ! cluster_ctl start; then
 		cat "$CLUSTER_DIR/postgres.log"
 		return 1
@@ -52,9 +64,11 @@ cluster_ctl() {
 	stop) as_pg "$PGBIN/pg_ctl" -D "$CLUSTER_DIR/data" -m "${2:-fast}" stop >/dev/null ;;
 	esac
 }
-# stop_cluster: stops it at once and removes its directory (kept with KEEP_WORK set).
+# stop_cluster: keeps a copy of its log (keep_cluster_log), stops it at once and removes its
+# directory (kept with KEEP_WORK set).
 stop_cluster() {
 	[ -n "${CLUSTER_DIR:-}" ] || return 0
+	keep_cluster_log "$CLUSTER_NAME" "$CLUSTER_DIR/postgres.log"
 	as_pg "$PGBIN/pg_ctl" -D "$CLUSTER_DIR/data" -m immediate stop >/dev/null 2>&1
 	[ -z "${KEEP_WORK:-}" ] && rm -rf "$CLUSTER_DIR"
 	return 0

@@ -15,7 +15,7 @@ finish() {
 trap finish EXIT
 start() { cluster_ctl start; }
 crash() { cluster_ctl stop immediate; }
-if ! start_cluster payrestart; then
+if ! start_cluster payments_restart; then
 	not_ok "a second cluster starts"
 	exit 0
 fi

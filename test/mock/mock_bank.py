@@ -1349,6 +1349,7 @@ class State:
         self.pix_lookback_days = PIX_LOOKBACK_DAYS
         self.limits = dict(DEFAULT_LIMITS)
         self.tokens: dict[str, Token] = {}
+        self.issued: list[str] = []    # every access token ever issued (GET /secrets; never reset)
         self.calls = collections.Counter()
         self.requests = collections.deque(maxlen=REQUEST_LOG_SIZE)
         self.faults: list[Fault] = []
@@ -1395,6 +1396,7 @@ class State:
             ttl = self.token_ttl
             tok = str(uuid.uuid4())
             self.tokens[tok] = Token(client_id, scopes, time.monotonic() + ttl)
+            self.issued.append(tok)
             return tok, ttl
 
     def valid_token(self, value: str) -> Optional[Token]:
@@ -2973,6 +2975,9 @@ class ControlHandler(JSONHandlerBase):
                                      "unknown" (unrouted paths), "total" (all bank requests)
                                      and "tls_fail" (failed handshakes, not in "total"),
                                      "connections" (completed handshakes)
+    GET  /secrets                    {"tokens": every access token issued since start (not
+                                     forgotten by /reset), "client_secrets": of every
+                                     integration}: what a client must never leak
     GET  /requests[?endpoint=NAME]   [{"method","path","query","status","conta",
                                      "idempotency_key","t"}, ...] in arrival order, last
                                      5 000; status null = no answer (hang, hang_after);
@@ -3072,6 +3077,7 @@ class ControlHandler(JSONHandlerBase):
             ("GET", "/health"): self.c_health,
             ("GET", "/calls"): self.c_calls,
             ("GET", "/requests"): self.c_requests,
+            ("GET", "/secrets"): self.c_secrets,
             ("POST", "/reset"): self.c_reset,
             ("POST", "/revoke"): self.c_revoke,
             ("GET", "/config"): self.c_config_get,
@@ -3117,6 +3123,11 @@ class ControlHandler(JSONHandlerBase):
 
     def c_calls(self, q, data):
         return 200, self.state.calls_snapshot()
+
+    def c_secrets(self, q, data):
+        with self.state.lock:
+            tokens = list(self.state.issued)
+        return 200, {"tokens": tokens, "client_secrets": sorted({i.client_secret for i in INTEGRATIONS.values()})}
 
     def c_requests(self, q, data):
         ep = q.get("endpoint")

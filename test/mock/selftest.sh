@@ -125,6 +125,8 @@ req "$(B /oauth/v2/token)" -d client_id=pix-limited-client -d client_secret=pix-
 eq "limited client asking extrato.read -> 403" "403 True" "$CODE $(j '"extrato.read" in d["detail"] and d["status"]=="403"')"
 LIMITED=$(get_token pix-limited-client pix-limited-secret pix.read)
 [ -n "$LIMITED" ] && ok "limited client gets pix.read token" || bad "limited client gets pix.read token"
+eq "control /secrets: every token issued and the client secrets" "True True True" \
+    "$(ctl GET /secrets | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(sys.argv[1] in d["tokens"], sys.argv[2] in d["tokens"], sorted(d["client_secrets"]) == ["pix-limited-secret", "pix-test-secret"])' "$TOKEN" "$LIMITED")"
 req -H "Authorization: Bearer $LIMITED" "$(B /banking/v2/saldo)"
 eq "token without extrato.read on saldo -> 403" "403 Acesso Negado True" "$CODE $(j 'd["title"]') $(j '"extrato.read" in d["detail"]')"
 req "$(B /banking/v2/saldo)"
