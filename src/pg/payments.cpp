@@ -249,7 +249,8 @@ LedgerKey(const Ledger &l, const pg_uuid_t *origin, bool missing_ok = false)
 	if (l.origins) {
 		Oid types[1] = {UUIDOID};
 		Datum values[1] = {UUIDPGetDatum(const_cast<pg_uuid_t *>(origin))};
-		rc = LedgerExec(Sql(l, "SELECT key FROM %s.ledger_key WHERE origin = $1"), 1, types, values, nullptr, true, 1);
+		// Not read-only: a key OwnOrigin() has just made in this transaction must be seen.
+		rc = LedgerExec(Sql(l, "SELECT key FROM %s.ledger_key WHERE origin = $1"), 1, types, values, nullptr, false, 1);
 	} else {
 		rc = LedgerExec(Sql(l, "SELECT key FROM %s.ledger_key"), 0, nullptr, nullptr, nullptr, true, 1);
 	}

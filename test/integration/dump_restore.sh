@@ -6,7 +6,9 @@
 # - restored next to the original (which goes on): the original sends its queued payments,
 #   the copy sends none of them (they keep the original's origin);
 # - restored after the original is gone: pix_fdw.adopt(origin) sends them, once;
-# - restored into itself (pg_restore --clean): its queued payments wait for adopt() too.
+# - restored into itself (pg_restore --clean): its queued payments wait for adopt() too;
+# - restored into another cluster: likewise, none of the original's payments is sent;
+# - copied with CREATE DATABASE ... TEMPLATE: the copy gets an id of its own at its first pay().
 # The bank's side is the mock's request log: exactly one POST per idempotency key in all.
 set -u
 . "$(dirname "$0")/common.sh"
@@ -16,13 +18,16 @@ chmod 755 "$DIR"
 SRC=pix_dump_src_$$
 DST=pix_dump_dst_$$
 DST2=pix_dump_dst2_$$
+TPL=pix_dump_tpl_$$
 HOLDERS=()
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 finish() {
 	mock DELETE /fault >/dev/null 2>&1
 	for p in "${HOLDERS[@]}"; do kill "$p" 2>/dev/null; done
-	for db in "$SRC" "$DST" "$DST2"; do
+	for db in "$SRC" "$DST" "$DST2" "$TPL"; do
 		psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
 	done
+	[ -d "$DIR/c2/data" ] && as_pg "$PGBIN/pg_ctl" -D "$DIR/c2/data" -m immediate stop >/dev/null 2>&1
 	[ -z "${KEEP_WORK:-}" ] && rm -rf "$DIR"
 }
 trap finish EXIT
@@ -130,6 +135,44 @@ check "the ledger still has 5 rows" test "$(qd "$DST" "SELECT count(*) FROM pix_
 check "adopt() refuses this database's own id" \
 	bash -c "psql -X -q -d $DST -c \"SELECT pix_fdw.adopt(pix_fdw.database_id())\" 2>&1 | grep -q \"own pix_fdw id\""
 
+# --- copied with CREATE DATABASE ... TEMPLATE (no session may be connected to the template) ---
+for _ in $(seq 40); do
+	qd postgres "CREATE DATABASE $TPL TEMPLATE $DST" 2>/dev/null && break
+	sleep 0.5
+done
+check "a template copy of the restored database has no pix_fdw id of its own yet" \
+	test -z "$(qd "$TPL" "SELECT pix_fdw.database_id()")"
+KTPL=$(newkey)
+pay "$TPL" "$KTPL" 17.00
+check "the template copy pays a payment of its own" wait_for "$TPL" "$KTPL" paid 30
+check "... under a new id, neither the template's nor the original's" test "$(qd "$TPL" "SELECT count(DISTINCT origin) || '/' || count(*) FILTER (WHERE origin = pix_fdw.database_id()) FROM pix_fdw.payments WHERE origin <> '$ORIG' AND origin <> '$(qd "$DST" "SELECT pix_fdw.database_id()")'")" = 1/1
+check "the template copy sends none of the original's queued payments" \
+	test "$(state "$TPL" "$KQ1")$(state "$TPL" "$KQ2")" = queuedqueued
+
+# --- restored into another cluster -----------------------------------------------------------
+mkdir -p "$DIR/c2" && chmod 755 "$DIR/c2"
+[ "$(id -u)" = 0 ] && chown postgres: "$DIR/c2"
+PORT2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+as_pg "$PGBIN/initdb" -D "$DIR/c2/data" -U postgres --auth=trust --no-locale -E UTF8 >/dev/null
+printf "port = %s\nlisten_addresses = ''\nunix_socket_directories = '%s'\nfsync = off\n" "$PORT2" "$DIR/c2" >>"$DIR/c2/data/postgresql.conf"
+if as_pg "$PGBIN/pg_ctl" -D "$DIR/c2/data" -l "$DIR/c2/postgres.log" -w start >/dev/null; then
+	(
+		export PGHOST=$DIR/c2 PGPORT=$PORT2
+		qd postgres "CREATE DATABASE $DST"
+		check "pg_restore into another cluster" restore "$DST" "$DIR/src.dump"
+		check "the other cluster's copy reads the balance" test -n "$(qd "$DST" "$SALDO")"
+		check "its ledger has the original's 4 rows, none of them its own" \
+			test "$(qd "$DST" "SELECT count(*) FILTER (WHERE origin = '$ORIG') || '/' || count(*) FILTER (WHERE origin = pix_fdw.database_id()) FROM pix_fdw.payments")" = 4/0
+		qd "$DST" "SELECT state FROM pix_fdw.wait('$KQ1', '2 s')" >/dev/null
+		sleep 1
+		check "the other cluster sends none of the original's queued payments" \
+			test "$(state "$DST" "$KQ1")$(state "$DST" "$KQ2")" = queuedqueued
+	)
+else
+	cat "$DIR/c2/postgres.log"
+	not_ok "a second cluster starts"
+fi
+
 # --- restored after the original is gone ----------------------------------------------------
 KQ3=$(newkey)
 check "the original's sender is held off again" hold "$SRC"
@@ -163,5 +206,5 @@ check "... paid" wait_for "$DST2" "$KQ4" paid 30
 
 # --- the bank's side --------------------------------------------------------------------------
 counts=""
-for k in "$KPAID" "$KFAIL" "$KQ1" "$KQ2" "$KNEW" "$KQ3" "$KQ4"; do counts="$counts$(posts "$k")"; done
-check "exactly one POST per idempotency key across all the databases (got $counts)" test "$counts" = 1111111
+for k in "$KPAID" "$KFAIL" "$KQ1" "$KQ2" "$KNEW" "$KTPL" "$KQ3" "$KQ4"; do counts="$counts$(posts "$k")"; done
+check "exactly one POST per idempotency key across all the databases (got $counts)" test "$counts" = 11111111
