@@ -207,20 +207,30 @@ DateText(DateADT d)
 
 // The seal of a ledger row: HMAC-SHA256 under the ledger key over the request, each field
 // length-prefixed. pay() seals what it writes; the sender sends only rows whose seal matches.
+// v1 (pix_fdw 0.1) names the role that queued it by OID; v2 (0.2) by name, as pg_dump does, so
+// that a row restored into another cluster (where the role has another OID) still verifies.
+// nullptr when the role no longer exists (v2).
 bytea *
 Seal(const bytea *key, const char *idem, const char *server, const char *chave, const char *valor,
-     const char *descricao, const char *data_pagamento, Oid requested_by)
+     const char *descricao, const char *data_pagamento, Oid requested_by, bool by_name = false)
 {
+	const char *role = by_name ? GetUserNameFromId(requested_by, true) : nullptr;
+	if (by_name && !role)
+		return nullptr;
 	StringInfoData buf;
 	initStringInfo(&buf);
-	const char *fields[] = {"pix_fdw ledger v1", idem, server, chave, valor, descricao, data_pagamento};
+	const char *fields[] = {by_name ? "pix_fdw ledger v2" : "pix_fdw ledger v1", idem, server, chave, valor, descricao,
+	                        data_pagamento};
 	for (const char *f : fields) {
 		if (f)
 			appendStringInfo(&buf, "%zu:%s|", strlen(f), f);
 		else
 			appendStringInfoString(&buf, "-|");
 	}
-	appendStringInfo(&buf, "%u", requested_by);
+	if (by_name)
+		appendStringInfo(&buf, "%zu:%s", strlen(role), role);
+	else
+		appendStringInfo(&buf, "%u", requested_by);
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
 	if (!HMAC(EVP_sha256(), VARDATA_ANY(key), static_cast<int>(VARSIZE_ANY_EXHDR(key)),
@@ -238,6 +248,47 @@ SealMatches(const bytea *stored, const bytea *expected)
 {
 	return stored && expected && VARSIZE_ANY_EXHDR(stored) == VARSIZE_ANY_EXHDR(expected) &&
 	       memcmp(VARDATA_ANY(stored), VARDATA_ANY(expected), VARSIZE_ANY_EXHDR(expected)) == 0;
+}
+
+// The seal pix_fdw 0.2 writes: the v2 seal followed by the v1 seal, so that a row verifies
+// after a restore into another cluster (the role's name is the same, its OID is not) and after
+// ALTER ROLE ... RENAME (its OID is the same). nullptr when the role no longer exists.
+bytea *
+SealBoth(const bytea *key, const char *idem, const char *server, const char *chave, const char *valor,
+         const char *descricao, const char *data_pagamento, Oid requested_by)
+{
+	bytea *v2 = Seal(key, idem, server, chave, valor, descricao, data_pagamento, requested_by, true);
+	if (!v2)
+		return nullptr;
+	bytea *v1 = Seal(key, idem, server, chave, valor, descricao, data_pagamento, requested_by, false);
+	size_t n2 = VARSIZE_ANY_EXHDR(v2), n1 = VARSIZE_ANY_EXHDR(v1);
+	bytea *out = static_cast<bytea *>(palloc(VARHDRSZ + n2 + n1));
+	SET_VARSIZE(out, VARHDRSZ + n2 + n1);
+	memcpy(VARDATA(out), VARDATA_ANY(v2), n2);
+	memcpy(VARDATA(out) + n2, VARDATA_ANY(v1), n1);
+	return out;
+}
+
+// Does a row's stored seal verify under key? A 0.1 row has the v1 seal alone; a 0.2 row
+// verifies if either of its two halves does.
+bool
+RowSealOk(const bytea *key, const char *idem, const char *server, const char *chave, const char *valor,
+          const char *descricao, const char *data_pagamento, Oid requested_by, const bytea *stored)
+{
+	if (!key || !idem || !server || !chave || !valor || !stored)
+		return false;
+	bytea *v1 = Seal(key, idem, server, chave, valor, descricao, data_pagamento, requested_by, false);
+	size_t n = VARSIZE_ANY_EXHDR(v1);
+	size_t len = VARSIZE_ANY_EXHDR(stored);
+	if (len == n)
+		return SealMatches(stored, v1);
+	if (len != 2 * n)
+		return false;
+	const char *data = VARDATA_ANY(stored);
+	if (memcmp(data + n, VARDATA_ANY(v1), n) == 0)
+		return true;
+	bytea *v2 = Seal(key, idem, server, chave, valor, descricao, data_pagamento, requested_by, true);
+	return v2 && VARSIZE_ANY_EXHDR(v2) == n && memcmp(data, VARDATA_ANY(v2), n) == 0;
 }
 
 // The seal key of the rows queued under origin (0.2), or the one key (0.1: origin unused).
@@ -352,10 +403,12 @@ RestoredRowRefused(TriggerData *td)
 		Oid role = isnull ? InvalidOid : DatumGetObjectId(rd);
 		Datum sd = SPI_getbinval(t, d, SPI_fnumber(d, "seal"), &isnull);
 		bytea *stored = isnull ? nullptr : DatumGetByteaPP(sd);
+		char *st = SPI_getvalue(t, d, SPI_fnumber(d, "state"));
+		bool pending = !st || strcmp(st, "queued") == 0 || strcmp(st, "sending") == 0 || strcmp(st, "sent") == 0;
+		// A finished row is never sent: only a pending one must verify.
 		if (!key)
 			why = "pix_fdw.ledger_key has no key for its origin (restore the keys before the payments).";
-		else if (!f[0] || !f[1] || !f[2] || !f[3] ||
-		         !SealMatches(stored, Seal(key, f[0], f[1], f[2], f[3], f[4], date, role)))
+		else if (pending && !RowSealOk(key, f[0], f[1], f[2], f[3], f[4], date, role, stored))
 			why = "Its seal does not match its contents under its origin's key.";
 	}
 	SPI_finish();
@@ -748,12 +801,9 @@ SendStep(const char *schema, MemoryContext cxt)
 	Datum seal_d = SPI_getbinval(t, d, 10, &isnull);
 	bytea *stored = isnull ? nullptr : DatumGetByteaPP(seal_d);
 	bytea *own_key = LedgerKey(l, l.origins ? OwnOrigin(l, false) : nullptr, true);
-	bytea *expected = own_key ? Seal(own_key, p.key, p.server, p.chave, p.valor, p.descricao, p.data_pagamento,
-	                                 p.requested_by)
-	                          : nullptr;
 	Oid kt[1] = {TEXTOID};
 	Datum kv[1] = {PointerGetDatum(cstring_to_text(p.key))};
-	if (!SealMatches(stored, expected)) {
+	if (!RowSealOk(own_key, p.key, p.server, p.chave, p.valor, p.descricao, p.data_pagamento, p.requested_by, stored)) {
 		LedgerExec(Sql(l, "UPDATE %s.payments SET state = 'failed', finished_at = now(), next_attempt_at = NULL, "
 		                  "last_error = 'not sent: this row was not written by pix_fdw.pay() (its seal does not match "
 		                  "its contents)' WHERE idempotency_key = $1::uuid"),
@@ -1020,12 +1070,13 @@ pix_fdw_adopt(PG_FUNCTION_ARGS)
 		bytea *stored = isnull ? nullptr : DatumGetByteaPP(sd);
 		bool is_pending = DatumGetBool(SPI_getbinval(t, d, 9, &isnull));
 		npending += is_pending;
-		if (!from_key || !SealMatches(stored, Seal(from_key, f[0], f[1], f[2], f[3], f[4], f[5], role))) {
+		bytea *resealed = SealBoth(own_key, f[0], f[1], f[2], f[3], f[4], f[5], role);
+		if (!resealed || !RowSealOk(from_key, f[0], f[1], f[2], f[3], f[4], f[5], role, stored)) {
 			bad += is_pending;
 			continue;
 		}
 		keys = lappend(keys, f[0]);
-		seals = lappend(seals, Seal(own_key, f[0], f[1], f[2], f[3], f[4], f[5], role));
+		seals = lappend(seals, resealed);
 	}
 	if (bad)
 		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
@@ -1171,8 +1222,11 @@ pix_fdw_pay(PG_FUNCTION_ARGS)
 	char *key_text = DatumGetCString(DirectFunctionCall1(uuid_out, key_d));
 	// 0.2: the row records this database's id and is sealed with its key.
 	pg_uuid_t *origin = l.origins ? OwnOrigin(l, true) : nullptr;
-	bytea *seal = Seal(LedgerKey(l, origin), key_text, NameStr(*server_name), chave, v.valor, descricao,
-	                   has_date ? DateText(data_pagamento) : nullptr, caller);
+	const char *date_text = has_date ? DateText(data_pagamento) : nullptr;
+	bytea *seal = l.origins ? SealBoth(LedgerKey(l, origin), key_text, NameStr(*server_name), chave, v.valor, descricao,
+	                                   date_text, caller)
+	                        : Seal(LedgerKey(l, origin), key_text, NameStr(*server_name), chave, v.valor, descricao,
+	                               date_text, caller);
 	Oid types[10] = {UUIDOID, NAMEOID, TEXTOID, NUMERICOID, TEXTOID, DATEOID, OIDOID, DATEOID, BYTEAOID, UUIDOID};
 	Datum values[10] = {key_d, args[0], args[1], valor2, args[3], args[4], ObjectIdGetDatum(caller),
 	                    DateADTGetDatum(counted_on), PointerGetDatum(seal), origin ? UUIDPGetDatum(origin) : (Datum) 0};

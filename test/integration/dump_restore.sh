@@ -7,7 +7,8 @@
 #   the copy sends none of them (they keep the original's origin);
 # - restored after the original is gone: pix_fdw.adopt(origin) sends them, once;
 # - restored into itself (pg_restore --clean): its queued payments wait for adopt() too;
-# - restored into another cluster: likewise, none of the original's payments is sent;
+# - restored into another cluster, where the role that queued a payment has another OID: the
+#   restored rows still verify, and none of them is sent;
 # - copied with CREATE DATABASE ... TEMPLATE: the copy gets an id of its own at its first pay().
 # The bank's side is the mock's request log: exactly one POST per idempotency key in all.
 set -u
@@ -19,6 +20,7 @@ SRC=pix_dump_src_$$
 DST=pix_dump_dst_$$
 DST2=pix_dump_dst2_$$
 TPL=pix_dump_tpl_$$
+PAYER=pix_dump_payer_$$
 HOLDERS=()
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 finish() {
@@ -28,6 +30,7 @@ finish() {
 		psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
 	done
 	[ -d "$DIR/c2/data" ] && as_pg "$PGBIN/pg_ctl" -D "$DIR/c2/data" -m immediate stop >/dev/null 2>&1
+	psql -X -q -d postgres -c "DROP ROLE IF EXISTS $PAYER" >/dev/null 2>&1
 	[ -z "${KEEP_WORK:-}" ] && rm -rf "$DIR"
 }
 trap finish EXIT
@@ -77,6 +80,10 @@ qd "$SRC" "CREATE EXTENSION pix_fdw"
 qd "$SRC" "CREATE SERVER inter FOREIGN DATA WRAPPER pix_fdw OPTIONS (url '$PIX_MOCK_URL', ca_file '$PIX_CERTS/ca.crt', cache_ttl '0')"
 qd "$SRC" "CREATE USER MAPPING FOR CURRENT_USER SERVER inter OPTIONS (client_id 'pix-test-client', client_secret 'pix-test-secret', cert_file '$PIX_CERTS/client.crt', key_file '$PIX_CERTS/client.key')"
 qd "$SRC" "CREATE SCHEMA inter; IMPORT FOREIGN SCHEMA inter FROM SERVER inter INTO inter"
+# A second role that pays (not the bootstrap superuser: its OID differs from cluster to cluster).
+qd postgres "CREATE ROLE $PAYER LOGIN"
+qd "$SRC" "GRANT EXECUTE ON FUNCTION pix_fdw.pay(name, text, numeric, text, date, uuid) TO $PAYER; GRANT USAGE ON FOREIGN SERVER inter TO $PAYER"
+qd "$SRC" "CREATE USER MAPPING FOR $PAYER SERVER inter OPTIONS (client_id 'pix-test-client', client_secret 'pix-test-secret', cert_file '$PIX_CERTS/client.crt', key_file '$PIX_CERTS/client.key')"
 SALDO="SELECT disponivel FROM inter.saldo"
 check "the original reads the balance" test -n "$(qd "$SRC" "$SALDO")"
 
@@ -149,6 +156,13 @@ check "... under a new id, neither the template's nor the original's" test "$(qd
 check "the template copy sends none of the original's queued payments" \
 	test "$(state "$TPL" "$KQ1")$(state "$TPL" "$KQ2")" = queuedqueued
 
+# --- restored after the original is gone ----------------------------------------------------
+KQ3=$(newkey)
+check "the original's sender is held off again" hold "$SRC"
+PGUSER=$PAYER pay "$SRC" "$KQ3" 15.00
+PAYER_OID=$(qd "$SRC" "SELECT requested_by::oid FROM pix_fdw.payments WHERE idempotency_key = '$KQ3'")
+check "pg_dump of the original with a queued payment (queued by $PAYER)" dump "$SRC" "$DIR/src2.dump"
+
 # --- restored into another cluster -----------------------------------------------------------
 mkdir -p "$DIR/c2" && chmod 755 "$DIR/c2"
 [ "$(id -u)" = 0 ] && chown postgres: "$DIR/c2"
@@ -158,26 +172,25 @@ printf "port = %s\nlisten_addresses = ''\nunix_socket_directories = '%s'\nfsync 
 if as_pg "$PGBIN/pg_ctl" -D "$DIR/c2/data" -l "$DIR/c2/postgres.log" -w start >/dev/null; then
 	(
 		export PGHOST=$DIR/c2 PGPORT=$PORT2
+		qd postgres "CREATE ROLE pix_dump_other; CREATE ROLE $PAYER LOGIN"  # another OID than in the original's cluster
+		check "the paying role has another OID in the other cluster" \
+			test "$(qd postgres "SELECT '$PAYER'::regrole::oid")" != "$PAYER_OID"
 		qd postgres "CREATE DATABASE $DST"
-		check "pg_restore into another cluster" restore "$DST" "$DIR/src.dump"
+		check "pg_restore into another cluster (a queued payment of that role among the rows)" restore "$DST" "$DIR/src2.dump"
 		check "the other cluster's copy reads the balance" test -n "$(qd "$DST" "$SALDO")"
-		check "its ledger has the original's 4 rows, none of them its own" \
-			test "$(qd "$DST" "SELECT count(*) FILTER (WHERE origin = '$ORIG') || '/' || count(*) FILTER (WHERE origin = pix_fdw.database_id()) FROM pix_fdw.payments")" = 4/0
-		qd "$DST" "SELECT state FROM pix_fdw.wait('$KQ1', '2 s')" >/dev/null
+		check "its ledger has the original's 5 rows, none of them its own" \
+			test "$(qd "$DST" "SELECT count(*) FILTER (WHERE origin = '$ORIG') || '/' || count(*) FILTER (WHERE origin = pix_fdw.database_id()) FROM pix_fdw.payments")" = 5/0
+		check "the rows verify there (adopt() in a transaction rolled back)" \
+			test "$(psql -X -q -At -d "$DST" -c "BEGIN" -c "SELECT pix_fdw.adopt('$ORIG')" -c "ROLLBACK")" = 5
+		qd "$DST" "SELECT state FROM pix_fdw.wait('$KQ3', '2 s')" >/dev/null
 		sleep 1
-		check "the other cluster sends none of the original's queued payments" \
-			test "$(state "$DST" "$KQ1")$(state "$DST" "$KQ2")" = queuedqueued
+		check "the other cluster sends none of the original's payments" test "$(state "$DST" "$KQ3")" = queued
 	)
 else
 	cat "$DIR/c2/postgres.log"
 	not_ok "a second cluster starts"
 fi
 
-# --- restored after the original is gone ----------------------------------------------------
-KQ3=$(newkey)
-check "the original's sender is held off again" hold "$SRC"
-pay "$SRC" "$KQ3" 15.00
-check "pg_dump of the original with a queued payment" dump "$SRC" "$DIR/src2.dump"
 qd postgres "DROP DATABASE $SRC WITH (FORCE)"
 qd postgres "CREATE DATABASE $DST2"
 check "pg_restore after the original was dropped" restore "$DST2" "$DIR/src2.dump"
