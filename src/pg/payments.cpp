@@ -63,6 +63,7 @@ struct Ledger {
 	Oid relid;
 	Oid owner;
 	const char *schema;  // quoted
+	bool origins;        // the 0.2 catalog: rows carry their origin, keys are per origin (0.1: neither)
 };
 
 // The schema pix_fdw was created in (InvalidOid when it is not installed here).
@@ -85,7 +86,7 @@ ExtensionSchema()
 Ledger
 FindLedger(bool missing_ok)
 {
-	Ledger l = {InvalidOid, InvalidOid, InvalidOid, nullptr};
+	Ledger l = {InvalidOid, InvalidOid, InvalidOid, nullptr, false};
 	l.nsp = ExtensionSchema();
 	if (OidIsValid(l.nsp))
 		l.relid = get_relname_relid("payments", l.nsp);
@@ -101,7 +102,30 @@ FindLedger(bool missing_ok)
 	l.owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
 	l.schema = quote_identifier(get_namespace_name(l.nsp));
+	l.origins = get_attnum(l.relid, "origin") != InvalidAttrNumber;
 	return l;
+}
+
+// The sender's view of the ledger, looked up again in each of its transactions (an ALTER
+// EXTENSION UPDATE may change the catalog under a running sender), allocated in cxt.
+Ledger
+SenderLedger(MemoryContext cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	Ledger l = FindLedger(false);
+	MemoryContextSwitchTo(old);
+	return l;
+}
+
+// The condition that keeps a query to this database's own rows: a sender sends, follows and
+// waits for nothing else (rows restored from another database keep their origin until
+// pix_fdw.adopt()). Empty on a 0.1 catalog, which has no origins.
+char *
+OwnRows(const Ledger &l)
+{
+	if (!l.origins)
+		return pstrdup("");
+	return psprintf(" AND origin = (SELECT o.id FROM %s.ledger_origin o WHERE o.datoid = %u)", l.schema, MyDatabaseId);
 }
 
 // Runs SPI work as the ledger's owner with search_path = pg_catalog, pg_temp, restoring the
@@ -183,20 +207,30 @@ DateText(DateADT d)
 
 // The seal of a ledger row: HMAC-SHA256 under the ledger key over the request, each field
 // length-prefixed. pay() seals what it writes; the sender sends only rows whose seal matches.
+// v1 (pix_fdw 0.1) names the role that queued it by OID; v2 (0.2) by name, as pg_dump does, so
+// that a row restored into another cluster (where the role has another OID) still verifies.
+// nullptr when the role no longer exists (v2).
 bytea *
 Seal(const bytea *key, const char *idem, const char *server, const char *chave, const char *valor,
-     const char *descricao, const char *data_pagamento, Oid requested_by)
+     const char *descricao, const char *data_pagamento, Oid requested_by, bool by_name = false)
 {
+	const char *role = by_name ? GetUserNameFromId(requested_by, true) : nullptr;
+	if (by_name && !role)
+		return nullptr;
 	StringInfoData buf;
 	initStringInfo(&buf);
-	const char *fields[] = {"pix_fdw ledger v1", idem, server, chave, valor, descricao, data_pagamento};
+	const char *fields[] = {by_name ? "pix_fdw ledger v2" : "pix_fdw ledger v1", idem, server, chave, valor, descricao,
+	                        data_pagamento};
 	for (const char *f : fields) {
 		if (f)
 			appendStringInfo(&buf, "%zu:%s|", strlen(f), f);
 		else
 			appendStringInfoString(&buf, "-|");
 	}
-	appendStringInfo(&buf, "%u", requested_by);
+	if (by_name)
+		appendStringInfo(&buf, "%zu:%s", strlen(role), role);
+	else
+		appendStringInfo(&buf, "%u", requested_by);
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
 	if (!HMAC(EVP_sha256(), VARDATA_ANY(key), static_cast<int>(VARSIZE_ANY_EXHDR(key)),
@@ -208,16 +242,177 @@ Seal(const bytea *key, const char *idem, const char *server, const char *chave, 
 	return out;
 }
 
-bytea *
-LedgerKey(const Ledger &l)
+// Does a stored seal match the one computed under key?
+bool
+SealMatches(const bytea *stored, const bytea *expected)
 {
-	if (LedgerExec(Sql(l, "SELECT key FROM %s.ledger_key"), 0, nullptr, nullptr, nullptr, true, 1) != SPI_OK_SELECT ||
-	    SPI_processed != 1)
+	return stored && expected && VARSIZE_ANY_EXHDR(stored) == VARSIZE_ANY_EXHDR(expected) &&
+	       memcmp(VARDATA_ANY(stored), VARDATA_ANY(expected), VARSIZE_ANY_EXHDR(expected)) == 0;
+}
+
+// The seal pix_fdw 0.2 writes: the v2 seal followed by the v1 seal, so that a row verifies
+// after a restore into another cluster (the role's name is the same, its OID is not) and after
+// ALTER ROLE ... RENAME (its OID is the same). nullptr when the role no longer exists.
+bytea *
+SealBoth(const bytea *key, const char *idem, const char *server, const char *chave, const char *valor,
+         const char *descricao, const char *data_pagamento, Oid requested_by)
+{
+	bytea *v2 = Seal(key, idem, server, chave, valor, descricao, data_pagamento, requested_by, true);
+	if (!v2)
+		return nullptr;
+	bytea *v1 = Seal(key, idem, server, chave, valor, descricao, data_pagamento, requested_by, false);
+	size_t n2 = VARSIZE_ANY_EXHDR(v2), n1 = VARSIZE_ANY_EXHDR(v1);
+	bytea *out = static_cast<bytea *>(palloc(VARHDRSZ + n2 + n1));
+	SET_VARSIZE(out, VARHDRSZ + n2 + n1);
+	memcpy(VARDATA(out), VARDATA_ANY(v2), n2);
+	memcpy(VARDATA(out) + n2, VARDATA_ANY(v1), n1);
+	return out;
+}
+
+// Does a row's stored seal verify under key? A 0.1 row has the v1 seal alone; a 0.2 row
+// verifies if either of its two halves does.
+bool
+RowSealOk(const bytea *key, const char *idem, const char *server, const char *chave, const char *valor,
+          const char *descricao, const char *data_pagamento, Oid requested_by, const bytea *stored)
+{
+	if (!key || !idem || !server || !chave || !valor || !stored)
+		return false;
+	bytea *v1 = Seal(key, idem, server, chave, valor, descricao, data_pagamento, requested_by, false);
+	size_t n = VARSIZE_ANY_EXHDR(v1);
+	size_t len = VARSIZE_ANY_EXHDR(stored);
+	if (len == n)
+		return SealMatches(stored, v1);
+	if (len != 2 * n)
+		return false;
+	const char *data = VARDATA_ANY(stored);
+	if (memcmp(data + n, VARDATA_ANY(v1), n) == 0)
+		return true;
+	bytea *v2 = Seal(key, idem, server, chave, valor, descricao, data_pagamento, requested_by, true);
+	return v2 && VARSIZE_ANY_EXHDR(v2) == n && memcmp(data, VARDATA_ANY(v2), n) == 0;
+}
+
+// The seal key of the rows queued under origin (0.2), or the one key (0.1: origin unused).
+// nullptr when that origin has no key and missing_ok.
+bytea *
+LedgerKey(const Ledger &l, const pg_uuid_t *origin, bool missing_ok = false)
+{
+	int rc;
+	if (l.origins) {
+		Oid types[1] = {UUIDOID};
+		Datum values[1] = {UUIDPGetDatum(const_cast<pg_uuid_t *>(origin))};
+		// Not read-only: a key OwnOrigin() has just made in this transaction must be seen.
+		rc = LedgerExec(Sql(l, "SELECT key FROM %s.ledger_key WHERE origin = $1"), 1, types, values, nullptr, false, 1);
+	} else {
+		rc = LedgerExec(Sql(l, "SELECT key FROM %s.ledger_key"), 0, nullptr, nullptr, nullptr, true, 1);
+	}
+	if (rc != SPI_OK_SELECT || SPI_processed != 1) {
+		if (missing_ok)
+			return nullptr;
 		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("the pix_fdw ledger key is missing"),
 		                errhint("Recreate the extension; the ledger key is made by CREATE EXTENSION pix_fdw.")));
+	}
 	bool isnull;
 	Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return isnull ? nullptr : DatumGetByteaPCopy(d);
+}
+
+// This database's pix_fdw id (0.2 catalog), or nullptr when it has none: a copy of a database
+// made under another OID (CREATE DATABASE ... TEMPLATE) carries the original's row, which is
+// not its own. With create, such a database gets a new id, and a seal key for it.
+pg_uuid_t *
+OwnOrigin(const Ledger &l, bool create)
+{
+	Oid types[2] = {OIDOID, UUIDOID};
+	Datum values[2] = {ObjectIdGetDatum(MyDatabaseId), (Datum) 0};
+	const char *read = Sql(l, "SELECT id FROM %s.ledger_origin WHERE datoid = $1");
+	for (int round = 0; round < 2; round++) {
+		if (ExecLatest(read, 1, types, values, nullptr) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the pix_fdw database id");
+		if (SPI_processed == 1) {
+			bool isnull;
+			Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+			pg_uuid_t *id = static_cast<pg_uuid_t *>(palloc(sizeof(pg_uuid_t)));
+			memcpy(id, DatumGetUUIDP(d), sizeof(pg_uuid_t));
+			return id;
+		}
+		if (!create || round > 0)
+			break;
+		pg_uuid_t *id = static_cast<pg_uuid_t *>(palloc(sizeof(pg_uuid_t)));
+		unsigned char key[48];
+		if (!pg_strong_random(id->data, UUID_LEN) || !pg_strong_random(key, sizeof key))
+			ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate a pix_fdw database id")));
+		id->data[6] = (id->data[6] & 0x0f) | 0x40;
+		id->data[8] = (id->data[8] & 0x3f) | 0x80;
+		Oid t2[2] = {UUIDOID, OIDOID};
+		Datum v2[2] = {UUIDPGetDatum(id), ObjectIdGetDatum(MyDatabaseId)};
+		// A concurrent first pay() may make it at the same time: the row lock decides.
+		if (LedgerExec(Sql(l, "INSERT INTO %s.ledger_origin AS o (only_row, id, datoid) VALUES (true, $1, $2) "
+		                      "ON CONFLICT (only_row) DO UPDATE SET id = excluded.id, datoid = excluded.datoid "
+		                      "WHERE o.datoid <> excluded.datoid RETURNING id"),
+		               2, t2, v2, nullptr, false, 0) != SPI_OK_INSERT_RETURNING)
+			elog(ERROR, "could not write the pix_fdw database id");
+		if (SPI_processed == 1) {
+			bytea *k = static_cast<bytea *>(palloc(VARHDRSZ + sizeof key));
+			SET_VARSIZE(k, VARHDRSZ + sizeof key);
+			memcpy(VARDATA(k), key, sizeof key);
+			Oid t3[2] = {UUIDOID, BYTEAOID};
+			Datum v3[2] = {UUIDPGetDatum(id), PointerGetDatum(k)};
+			LedgerExec(Sql(l, "INSERT INTO %s.ledger_key (origin, key) VALUES ($1, $2)"), 2, t3, v3, nullptr, false, 0);
+			return id;
+		}
+	}
+	return nullptr;
+}
+
+// A row that pg_restore's COPY inserts (as a superuser, outside pix_fdw): nullptr when it may
+// go in, else why not. It may if it belongs to another database (its origin is not this
+// database's id) and, for a payment, its seal verifies under that origin's key (restore
+// pix_fdw.ledger_key before pix_fdw.payments, as pg_restore does: it loads them in name order).
+const char *
+RestoredRowRefused(TriggerData *td)
+{
+	Relation rel = td->tg_relation;
+	TupleDesc d = RelationGetDescr(rel);
+	HeapTuple t = td->tg_trigtuple;
+	int origin_att = SPI_fnumber(d, "origin");
+	if (origin_att <= 0)
+		return "Only the 0.2 ledger takes restored rows.";
+	bool isnull;
+	Datum od = SPI_getbinval(t, d, origin_att, &isnull);
+	if (isnull)
+		return "The row has no origin.";
+	pg_uuid_t *origin = DatumGetUUIDP(od);
+	Ledger l = FindLedger(false);
+	if (RelationGetRelid(rel) != l.relid && strcmp(RelationGetRelationName(rel), "ledger_key") != 0)
+		return "Only pix_fdw.payments and pix_fdw.ledger_key take restored rows.";
+	const char *why = nullptr;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	pg_uuid_t *own = OwnOrigin(l, false);
+	if (own && memcmp(own, origin, sizeof(pg_uuid_t)) == 0) {
+		why = "Its origin is this database's own pix_fdw id: such rows come only from pix_fdw.pay().";
+	} else if (RelationGetRelid(rel) == l.relid) {
+		bytea *key = LedgerKey(l, origin, true);
+		char *f[5];
+		const char *names[5] = {"idempotency_key", "server", "chave", "valor", "descricao"};
+		for (int i = 0; i < 5; i++)
+			f[i] = SPI_getvalue(t, d, SPI_fnumber(d, names[i]));
+		Datum dd = SPI_getbinval(t, d, SPI_fnumber(d, "data_pagamento"), &isnull);
+		char *date = isnull ? nullptr : DateText(DatumGetDateADT(dd));
+		Datum rd = SPI_getbinval(t, d, SPI_fnumber(d, "requested_by"), &isnull);
+		Oid role = isnull ? InvalidOid : DatumGetObjectId(rd);
+		Datum sd = SPI_getbinval(t, d, SPI_fnumber(d, "seal"), &isnull);
+		bytea *stored = isnull ? nullptr : DatumGetByteaPP(sd);
+		char *st = SPI_getvalue(t, d, SPI_fnumber(d, "state"));
+		bool pending = !st || strcmp(st, "queued") == 0 || strcmp(st, "sending") == 0 || strcmp(st, "sent") == 0;
+		// A finished row is never sent: only a pending one must verify.
+		if (!key)
+			why = "pix_fdw.ledger_key has no key for its origin (restore the keys before the payments).";
+		else if (pending && !RowSealOk(key, f[0], f[1], f[2], f[3], f[4], date, role, stored))
+			why = "Its seal does not match its contents under its origin's key.";
+	}
+	SPI_finish();
+	return why;
 }
 
 // ---- starting the sender ----------------------------------------------------------------
@@ -294,8 +489,9 @@ EnsureSender(bool force)
 		elog(ERROR, "SPI_connect failed");
 	AsOwner a = BecomeOwner(l);
 	bool pending = false;
-	if (ExecLatest(Sql(l, "SELECT 1 FROM %s.payments WHERE state IN ('queued', 'sending', 'sent') LIMIT 1"), 0,
-	               nullptr, nullptr, nullptr) == SPI_OK_SELECT)
+	if (ExecLatest(psprintf("SELECT 1 FROM %s.payments WHERE state IN ('queued', 'sending', 'sent')%s LIMIT 1",
+	                        l.schema, OwnRows(l)),
+	               0, nullptr, nullptr, nullptr) == SPI_OK_SELECT)
 		pending = SPI_processed > 0;
 	bool running = pending && SenderRunning();
 	RestoreUser(a);
@@ -575,13 +771,14 @@ TextOrNull(const char *s, char &null)
 bool
 SendStep(const char *schema, MemoryContext cxt)
 {
-	Ledger l = {InvalidOid, InvalidOid, InvalidOid, schema};
 	Begin();
-	int rc = LedgerExec(Sql(l, "SELECT idempotency_key::text, server::text, chave, valor::text, descricao, "
-	                           "to_char(data_pagamento, 'YYYY-MM-DD'), requested_by::oid::text, attempts, unanswered, seal "
-	                           "FROM %s.payments WHERE state IN ('queued', 'sending') AND "
-	                           "(next_attempt_at IS NULL OR next_attempt_at <= now()) "
-	                           "ORDER BY queued_at, idempotency_key LIMIT 1 FOR UPDATE SKIP LOCKED"),
+	Ledger l = SenderLedger(cxt);
+	int rc = LedgerExec(psprintf("SELECT idempotency_key::text, server::text, chave, valor::text, descricao, "
+	                             "to_char(data_pagamento, 'YYYY-MM-DD'), requested_by::oid::text, attempts, unanswered, seal "
+	                             "FROM %s.payments WHERE state IN ('queued', 'sending') AND "
+	                             "(next_attempt_at IS NULL OR next_attempt_at <= now())%s "
+	                             "ORDER BY queued_at, idempotency_key LIMIT 1 FOR UPDATE SKIP LOCKED",
+	                             l.schema, OwnRows(l)),
 	                    0, nullptr, nullptr, nullptr, false, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed == 0) {
 		End();
@@ -603,12 +800,10 @@ SendStep(const char *schema, MemoryContext cxt)
 	bool isnull;
 	Datum seal_d = SPI_getbinval(t, d, 10, &isnull);
 	bytea *stored = isnull ? nullptr : DatumGetByteaPP(seal_d);
-	bytea *expected = Seal(LedgerKey(l), p.key, p.server, p.chave, p.valor, p.descricao, p.data_pagamento,
-	                       p.requested_by);
+	bytea *own_key = LedgerKey(l, l.origins ? OwnOrigin(l, false) : nullptr, true);
 	Oid kt[1] = {TEXTOID};
 	Datum kv[1] = {PointerGetDatum(cstring_to_text(p.key))};
-	if (!stored || VARSIZE_ANY_EXHDR(stored) != VARSIZE_ANY_EXHDR(expected) ||
-	    memcmp(VARDATA_ANY(stored), VARDATA_ANY(expected), VARSIZE_ANY_EXHDR(expected)) != 0) {
+	if (!RowSealOk(own_key, p.key, p.server, p.chave, p.valor, p.descricao, p.data_pagamento, p.requested_by, stored)) {
 		LedgerExec(Sql(l, "UPDATE %s.payments SET state = 'failed', finished_at = now(), next_attempt_at = NULL, "
 		                  "last_error = 'not sent: this row was not written by pix_fdw.pay() (its seal does not match "
 		                  "its contents)' WHERE idempotency_key = $1::uuid"),
@@ -669,12 +864,13 @@ SendStep(const char *schema, MemoryContext cxt)
 bool
 CheckStep(const char *schema, MemoryContext cxt)
 {
-	Ledger l = {InvalidOid, InvalidOid, InvalidOid, schema};
 	Begin();
-	int rc = LedgerExec(Sql(l, "SELECT idempotency_key::text, server::text, requested_by::oid::text, "
-	                           "codigo_solicitacao::text, (extract(epoch FROM now() - sent_at) * 1000)::bigint::text "
-	                           "FROM %s.payments WHERE state = 'sent' AND next_attempt_at <= now() "
-	                           "ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED"),
+	Ledger l = SenderLedger(cxt);
+	int rc = LedgerExec(psprintf("SELECT idempotency_key::text, server::text, requested_by::oid::text, "
+	                             "codigo_solicitacao::text, (extract(epoch FROM now() - sent_at) * 1000)::bigint::text "
+	                             "FROM %s.payments WHERE state = 'sent' AND next_attempt_at <= now()%s "
+	                             "ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED",
+	                             l.schema, OwnRows(l)),
 	                    0, nullptr, nullptr, nullptr, false, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed == 0) {
 		End();
@@ -727,11 +923,12 @@ CheckStep(const char *schema, MemoryContext cxt)
 double
 NextDue(const char *schema)
 {
-	Ledger l = {InvalidOid, InvalidOid, InvalidOid, schema};
 	Begin();
-	LedgerExec(Sql(l, "SELECT count(*), bool_or(next_attempt_at IS NULL), "
-	                  "extract(epoch FROM min(next_attempt_at) - clock_timestamp())::float8 "
-	                  "FROM %s.payments WHERE state IN ('queued', 'sending', 'sent')"),
+	Ledger l = FindLedger(false);  // used inside this transaction only
+	LedgerExec(psprintf("SELECT count(*), bool_or(next_attempt_at IS NULL), "
+	                    "extract(epoch FROM min(next_attempt_at) - clock_timestamp())::float8 "
+	                    "FROM %s.payments WHERE state IN ('queued', 'sending', 'sent')%s",
+	                    l.schema, OwnRows(l)),
 	           0, nullptr, nullptr, nullptr, true, 1);
 	HeapTuple t = SPI_tuptable->vals[0];
 	TupleDesc d = SPI_tuptable->tupdesc;
@@ -793,24 +990,118 @@ extern "C" {
 PG_FUNCTION_INFO_V1(pix_fdw_pay);
 PG_FUNCTION_INFO_V1(pix_fdw_wait);
 PG_FUNCTION_INFO_V1(pix_fdw_ledger_guard);
+PG_FUNCTION_INFO_V1(pix_fdw_adopt);
 void pix_fdw_sender_main(Datum arg);
 void pix_fdw_launcher_main(Datum arg);
 
-// The statement trigger on the ledger: only pix_fdw writes it.
+// The triggers on the ledger: only pix_fdw writes it (statement triggers, and on 0.2 a row
+// trigger for INSERT). The one exception is pg_restore's COPY of a dump (0.2): a superuser may
+// insert rows that another database queued, each with a seal that verifies under that
+// database's key, and the keys of other databases. Such rows are never sent from here unless
+// pix_fdw.adopt() takes them; a row of this database's own origin comes only from pay().
 Datum
 pix_fdw_ledger_guard(PG_FUNCTION_ARGS)
 {
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED), errmsg("ledger_guard must be called as a trigger")));
 	TriggerData *td = reinterpret_cast<TriggerData *>(fcinfo->context);
-	if (ledger_writes <= 0)
-		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-		                errmsg("%s.%s is written only by pix_fdw (pix_fdw.pay() and its sender)",
-		                       get_namespace_name(RelationGetNamespace(td->tg_relation)),
-		                       RelationGetRelationName(td->tg_relation)),
-		                errhint("Queue a payment with pix_fdw.pay(server, chave, valor, ...). A row written by any "
-		                        "other means is never sent.")));
+	bool row_insert = TRIGGER_FIRED_FOR_ROW(td->tg_event) && TRIGGER_FIRED_BY_INSERT(td->tg_event);
+	// A BEFORE ROW trigger that returns NULL skips the row: return it.
+	Datum accept = row_insert ? PointerGetDatum(td->tg_trigtuple) : PointerGetDatum(NULL);
+	if (ledger_writes > 0)
+		return accept;
+	const char *why = row_insert && superuser() ? RestoredRowRefused(td) : nullptr;
+	if (row_insert && superuser() && !why)
+		return accept;
+	ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+	                errmsg("%s.%s is written only by pix_fdw (pix_fdw.pay() and its sender)",
+	                       get_namespace_name(RelationGetNamespace(td->tg_relation)),
+	                       RelationGetRelationName(td->tg_relation)),
+	                why ? errdetail("%s", why) : 0,
+	                errhint("Queue a payment with pix_fdw.pay(server, chave, valor, ...). A row written by any "
+	                        "other means is never sent.")));
 	return PointerGetDatum(NULL);
+}
+
+// pix_fdw.adopt(origin): the ledger rows queued in the database whose pix_fdw id is origin
+// (restored here from its dump) become this database's own, re-sealed under this database's
+// key; the pending ones are sent from here after the transaction commits. Every pending row
+// must verify under its origin's key, or nothing is adopted (a finished row that does not
+// verify keeps its seal: it is never sent). Returns the rows adopted.
+Datum
+pix_fdw_adopt(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t *from = PG_GETARG_UUID_P(0);
+	Ledger l = FindLedger(false);
+	if (!l.origins)
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("pix_fdw.adopt needs the pix_fdw 0.2 catalog"),
+		                errhint("Run ALTER EXTENSION pix_fdw UPDATE.")));
+	RegisterCallbacks();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	AsOwner as_owner = BecomeOwner(l);
+	pg_uuid_t *own = OwnOrigin(l, true);
+	char *from_text = DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(from)));
+	if (memcmp(own, from, sizeof(pg_uuid_t)) == 0)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg("%s is this database's own pix_fdw id: its rows are sent from here already", from_text)));
+	Oid t1[1] = {UUIDOID};
+	Datum v1[1] = {UUIDPGetDatum(from)};
+	LedgerExec(Sql(l, "SELECT idempotency_key::text, server::text, chave, valor::text, descricao, "
+	                  "to_char(data_pagamento, 'YYYY-MM-DD'), requested_by::oid::text, seal, "
+	                  "state IN ('queued', 'sending', 'sent') "
+	                  "FROM %s.payments WHERE origin = $1 ORDER BY idempotency_key FOR UPDATE"),
+	           1, t1, v1, nullptr, false, 0);
+	SPITupleTable *rows = SPI_tuptable;
+	uint64 nrows = SPI_processed, npending = 0;
+	bytea *from_key = nrows ? LedgerKey(l, from, true) : nullptr;
+	bytea *own_key = LedgerKey(l, own);
+	uint64 bad = 0;
+	List *keys = NIL, *seals = NIL;
+	for (uint64 i = 0; i < nrows; i++) {
+		HeapTuple t = rows->vals[i];
+		TupleDesc d = rows->tupdesc;
+		char *f[7];
+		for (int c = 0; c < 7; c++)
+			f[c] = SPI_getvalue(t, d, c + 1);
+		Oid role = static_cast<Oid>(strtoul(f[6], nullptr, 10));
+		bool isnull;
+		Datum sd = SPI_getbinval(t, d, 8, &isnull);
+		bytea *stored = isnull ? nullptr : DatumGetByteaPP(sd);
+		bool is_pending = DatumGetBool(SPI_getbinval(t, d, 9, &isnull));
+		npending += is_pending;
+		bytea *resealed = SealBoth(own_key, f[0], f[1], f[2], f[3], f[4], f[5], role);
+		if (!resealed || !RowSealOk(from_key, f[0], f[1], f[2], f[3], f[4], f[5], role, stored)) {
+			bad += is_pending;
+			continue;
+		}
+		keys = lappend(keys, f[0]);
+		seals = lappend(seals, resealed);
+	}
+	if (bad)
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+		                errmsg("%llu of the %llu pending ledger rows of origin %s do not verify; nothing was adopted",
+		                       (unsigned long long) bad, (unsigned long long) npending, from_text),
+		                errdetail(from_key ? "Their seals do not match their contents under that origin's key."
+		                                   : "pix_fdw.ledger_key has no key for that origin (restore it with the ledger)."),
+		                errhint("A row the ledger cannot verify is never sent.")));
+	ListCell *kc, *sc;
+	forboth (kc, keys, sc, seals) {
+		Oid t3[3] = {TEXTOID, BYTEAOID, UUIDOID};
+		Datum v3[3] = {PointerGetDatum(cstring_to_text(static_cast<char *>(lfirst(kc)))), PointerGetDatum(lfirst(sc)),
+		               UUIDPGetDatum(own)};
+		LedgerExec(Sql(l, "UPDATE %s.payments SET origin = $3, seal = $2 WHERE idempotency_key = $1::uuid"), 3, t3, v3,
+		           nullptr, false, 0);
+	}
+	Oid t2[2] = {UUIDOID, UUIDOID};
+	Datum v2[2] = {UUIDPGetDatum(from), UUIDPGetDatum(own)};
+	LedgerExec(Sql(l, "UPDATE %s.payments SET origin = $2 WHERE origin = $1"), 2, t2, v2, nullptr, false, 0);
+	uint64 adopted = static_cast<uint64>(list_length(keys)) + SPI_processed;  // re-sealed + the rest
+	if (npending)
+		queued_in_xact = true;  // the sender starts when this transaction commits
+	RestoreUser(as_owner);
+	SPI_finish();
+	PG_RETURN_INT64(static_cast<int64>(adopted));
 }
 
 // pix_fdw.pay(server, chave, valor, descricao, data_pagamento, idempotency_key): checks the
@@ -929,16 +1220,24 @@ pix_fdw_pay(PG_FUNCTION_ARGS)
 	// Write the row. A concurrent pay() with the same key waits here for the other
 	// transaction; if it committed, its row is compared like any existing key.
 	char *key_text = DatumGetCString(DirectFunctionCall1(uuid_out, key_d));
-	bytea *seal = Seal(LedgerKey(l), key_text, NameStr(*server_name), chave, v.valor, descricao,
-	                   has_date ? DateText(data_pagamento) : nullptr, caller);
-	Oid types[9] = {UUIDOID, NAMEOID, TEXTOID, NUMERICOID, TEXTOID, DATEOID, OIDOID, DATEOID, BYTEAOID};
-	Datum values[9] = {key_d, args[0], args[1], valor2, args[3], args[4], ObjectIdGetDatum(caller),
-	                   DateADTGetDatum(counted_on), PointerGetDatum(seal)};
-	char n9[10] = {' ', ' ', ' ', ' ', nulls[3], nulls[4], ' ', ' ', ' ', '\0'};
-	int rc = LedgerExec(Sql(l, "INSERT INTO %s.payments (idempotency_key, server, chave, valor, descricao, "
-	                           "data_pagamento, requested_by, counted_on, seal) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-	                           "ON CONFLICT (idempotency_key) DO NOTHING RETURNING *"),
-	                    9, types, values, n9, false, 0);
+	// 0.2: the row records this database's id and is sealed with its key.
+	pg_uuid_t *origin = l.origins ? OwnOrigin(l, true) : nullptr;
+	const char *date_text = has_date ? DateText(data_pagamento) : nullptr;
+	bytea *seal = l.origins ? SealBoth(LedgerKey(l, origin), key_text, NameStr(*server_name), chave, v.valor, descricao,
+	                                   date_text, caller)
+	                        : Seal(LedgerKey(l, origin), key_text, NameStr(*server_name), chave, v.valor, descricao,
+	                               date_text, caller);
+	Oid types[10] = {UUIDOID, NAMEOID, TEXTOID, NUMERICOID, TEXTOID, DATEOID, OIDOID, DATEOID, BYTEAOID, UUIDOID};
+	Datum values[10] = {key_d, args[0], args[1], valor2, args[3], args[4], ObjectIdGetDatum(caller),
+	                    DateADTGetDatum(counted_on), PointerGetDatum(seal), origin ? UUIDPGetDatum(origin) : (Datum) 0};
+	char n10[11] = {' ', ' ', ' ', ' ', nulls[3], nulls[4], ' ', ' ', ' ', ' ', '\0'};
+	int rc = LedgerExec(l.origins ? Sql(l, "INSERT INTO %s.payments (idempotency_key, server, chave, valor, descricao, "
+	                                       "data_pagamento, requested_by, counted_on, seal, origin) VALUES ($1, $2, $3, $4, "
+	                                       "$5, $6, $7, $8, $9, $10) ON CONFLICT (idempotency_key) DO NOTHING RETURNING *")
+	                              : Sql(l, "INSERT INTO %s.payments (idempotency_key, server, chave, valor, descricao, "
+	                                       "data_pagamento, requested_by, counted_on, seal) VALUES ($1, $2, $3, $4, $5, "
+	                                       "$6, $7, $8, $9) ON CONFLICT (idempotency_key) DO NOTHING RETURNING *"),
+	                    l.origins ? 10 : 9, types, values, n10, false, 0);
 	if (rc != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not write the ledger");
 	if (SPI_processed == 1) {

@@ -233,9 +233,10 @@ check "hand-written UPDATE of the ledger is refused" grep -q 'written only by pi
 check "hand-written DELETE from the ledger is refused" grep -q 'written only by pix_fdw' <<<"$(as postgres "DELETE FROM pix_fdw.payments")"
 check "TRUNCATE of the ledger is refused" grep -q 'written only by pix_fdw' <<<"$(as postgres "TRUNCATE pix_fdw.payments")"
 # A superuser can get past the trigger (session_replication_role = replica): such a row, here a
-# copy of a real row under another key, is still never sent, since its seal does not match.
+# copy of a real row under another key (and of its origin: this database's, so that the sender
+# takes it up), is still never sent, since its seal does not match.
 KF=$(newkey)
-q "SET session_replication_role = replica; INSERT INTO pix_fdw.payments (idempotency_key, server, chave, valor, descricao, requested_by, counted_on, seal) SELECT '$KF', server, chave, 999.00, descricao, requested_by, counted_on, seal FROM pix_fdw.payments WHERE idempotency_key = '$K3'" >/dev/null
+q "SET session_replication_role = replica; INSERT INTO pix_fdw.payments (idempotency_key, server, chave, valor, descricao, requested_by, counted_on, seal, origin) SELECT '$KF', server, chave, 999.00, descricao, requested_by, counted_on, seal, origin FROM pix_fdw.payments WHERE idempotency_key = '$K3'" >/dev/null
 q "SELECT pix_fdw.pay('pay', 'fornecedor@example.com', 1.00)" >/dev/null  # starts the sender
 check "a hand-written row (trigger bypassed) is marked failed, not sent" wait_for "$KF" failed 20
 check "its last_error says it was not written by pay()" grep -q 'not written by pix_fdw.pay' <<<"$(q "SELECT last_error FROM pix_fdw.payments WHERE idempotency_key = '$KF'")"

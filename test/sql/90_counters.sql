@@ -87,7 +87,7 @@ SELECT pix_fdw.counters_reset('rl_counted');
 SELECT DISTINCT server FROM pix_fdw.counters ORDER BY 1;
 DROP SERVER rl_counted CASCADE;
 
--- Nothing is written to a table: the extension owns no table besides the ledger and its key.
+-- Nothing is written to a table: the extension owns no table besides the ledger, its keys and the database's id.
 SELECT c.relname FROM pg_depend d JOIN pg_class c ON c.oid = d.objid AND d.classid = 'pg_class'::regclass
 WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pix_fdw')
   AND c.relkind = 'r' ORDER BY 1;
