@@ -943,7 +943,7 @@ TOKEN=$(j 'd["access_token"]')
 sleep 1.2
 req -H "$(auth)" "$(B /banking/v2/saldo)"
 eq "expired token -> 401" 401 "$CODE"
-eq "GET /config" '{"rate_limits":false,"token_ttl":1,"scroll_ttl":360,"limits":{"token":5,"saldo":10,"extrato":10,"extrato_simples":10,"pix_recebidos":120,"pix_recebido":120,"cob":120,"cob_txid":120,"pix_consulta":20,"pix_pagamento":60},"pix_lookback_days":90,"approval_above":null}' "$(ctl GET /config)"
+eq "GET /config" '{"rate_limits":false,"token_ttl":1,"scroll_ttl":360,"limits":{"token":5,"saldo":10,"extrato":10,"extrato_simples":10,"pix_recebidos":120,"pix_recebido":120,"cob":120,"cob_txid":120,"pix_consulta":20,"pix_pagamento":60},"pix_lookback_days":90,"approval_above":null,"contas":null,"clock_skew":0}' "$(ctl GET /config)"
 eq "bad config -> 400" 400 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$CPORT/config" -d '{"token_ttl":-1}')"
 
 # ------------------------------------------------------------------------------------------
