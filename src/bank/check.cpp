@@ -326,7 +326,9 @@ Checker::Run()
 		else if (scopes_known)
 			Add("token", "error",
 			    "the bank grants no token with any of the scopes pix_fdw uses: " + Answer(*first, token_what),
-			    "Enable the scopes below for this integration. " + std::string(kWhereScopes));
+			    "Enable the scopes below for this integration. " + std::string(kWhereScopes) +
+			        " If they are enabled, the client certificate may belong to another integration than "
+			        "client_id (the bank refuses that too).");
 		else
 			Add("token", "error", "the bank refused the token request: " + Answer(*first, token_what),
 			    HttpError(*first, token_what, {}).Hint());
