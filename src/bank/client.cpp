@@ -523,17 +523,42 @@ BankClient::GetToken(const std::string &scope, Waiter &waiter, CallStats &stats)
 	}
 }
 
-std::string
-BankClient::MintToken(const std::string &scope, Waiter &waiter, CallStats &stats, long long &renew_at_ms)
+HttpRequest
+BankClient::TokenRequest(const std::string &scope) const
 {
-	long long now = MonotonicMs();
 	HttpRequest req;
 	req.method = "POST";
 	req.url = cfg_.base_url + "/oauth/v2/token";
 	req.content_type = "application/x-www-form-urlencoded";
 	req.body = "client_id=" + UrlEncode(cfg_.client_id) + "&client_secret=" + UrlEncode(cfg_.client_secret) +
 	           "&grant_type=client_credentials&scope=" + UrlEncode(scope);
-	HttpResponse resp = Send(req, waiter, stats, Retry::kTokenGrant);
+	return req;
+}
+
+HttpResponse
+BankClient::RequestToken(const std::string &scope, Waiter &waiter, CallStats &stats)
+{
+	return Send(TokenRequest(scope), waiter, stats, Retry::kTokenGrant);
+}
+
+HttpResponse
+BankClient::GetWithToken(const std::string &path_and_query, const std::string &token, Waiter &waiter,
+                         CallStats &stats)
+{
+	HttpRequest req;
+	req.method = "GET";
+	req.url = cfg_.base_url + path_and_query;
+	if (!cfg_.conta_corrente.empty())
+		req.headers.push_back("x-conta-corrente: " + cfg_.conta_corrente);
+	req.headers.push_back("Authorization: Bearer " + token);
+	return Send(req, waiter, stats, Retry::kRead);
+}
+
+std::string
+BankClient::MintToken(const std::string &scope, Waiter &waiter, CallStats &stats, long long &renew_at_ms)
+{
+	long long now = MonotonicMs();
+	HttpResponse resp = Send(TokenRequest(scope), waiter, stats, Retry::kTokenGrant);
 	if (resp.status != 200) {
 		Error e = HttpError(resp, "POST /oauth/v2/token", scope);
 		std::string hint = e.Hint();

@@ -135,6 +135,21 @@ public:
 		return account_key_;
 	}
 
+	// For pix_fdw.check(): the token request for `scope` (space-separated scopes) as the bank
+	// answered it, whatever its status; nothing is cached. Sent as a token mint is
+	// (Retry::kTokenGrant, the client-side rate limit); transport failures throw.
+	HttpResponse RequestToken(const std::string &scope, Waiter &waiter, CallStats &stats);
+	// GET with the given bearer token and x-conta-corrente (Retry::kRead): the bank's answer
+	// whatever its status, not cached, no token renewal.
+	HttpResponse GetWithToken(const std::string &path_and_query, const std::string &token, Waiter &waiter,
+	                          CallStats &stats);
+	// The failure class of the last transport error.
+	TransportFailure
+	LastFailure() const
+	{
+		return http_.LastFailure();
+	}
+
 	// Days until the client certificate expires (checked when the client was created).
 	long
 	CertificateDaysLeft() const
@@ -152,6 +167,7 @@ private:
 	// minted here (one minter per credential and scope set at a time).
 	std::string GetToken(const std::string &scope, Waiter &waiter, CallStats &stats);
 	std::string MintToken(const std::string &scope, Waiter &waiter, CallStats &stats, long long &renew_at_ms);
+	HttpRequest TokenRequest(const std::string &scope) const;
 	Digest TokenKey(const std::string &scope) const;
 	Digest CacheKey(const std::string &path_and_query, const std::string &scope) const;
 	HttpResponse Send(const HttpRequest &req, Waiter &waiter, CallStats &stats, Retry retry);

@@ -210,6 +210,27 @@ HttpClient::HeaderCallback(char *ptr, size_t size, size_t nmemb, void *userdata)
 		if (match)
 			resp->retry_after = ParseRetryAfter(ptr + sizeof kRetry - 1, n - (sizeof kRetry - 1));
 	}
+	static const char kDate[] = "date:";
+	if (n > sizeof kDate - 1 && n < 128) {
+		bool match = true;
+		for (size_t i = 0; i < sizeof kDate - 1 && match; i++)
+			match = std::tolower(static_cast<unsigned char>(ptr[i])) == kDate[i];
+		if (match) {
+			const char *v = ptr + sizeof kDate - 1;
+			size_t len = n - (sizeof kDate - 1);
+			while (len > 0 && (*v == ' ' || *v == '\t')) {
+				v++;
+				len--;
+			}
+			while (len > 0 && std::isspace(static_cast<unsigned char>(v[len - 1])))
+				len--;
+			char value[128];
+			std::memcpy(value, v, len);
+			value[len] = '\0';
+			time_t when = len > 0 ? curl_getdate(value, nullptr) : -1;
+			resp->date = when == -1 ? -1 : static_cast<long long>(when);
+		}
+	}
 	return n;
 }
 

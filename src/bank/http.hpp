@@ -68,6 +68,7 @@ struct HttpResponse {
 	std::string body;
 	std::string content_type;
 	long retry_after = -1;       // seconds from Retry-After, -1 when absent
+	long long date = -1;         // the Date header, seconds since the Unix epoch; -1 when absent
 	long long bytes = 0;         // body bytes received (after decoding)
 };
 

@@ -1364,6 +1364,8 @@ class State:
         self.payments: dict[str, "Payment"] = {}
         self.payment_keys: dict[str, str] = {}
         self.approval_above: Optional[Decimal] = None   # tipoRetorno APROVACAO from this amount
+        self.contas: Optional[frozenset] = None  # the accounts x-conta-corrente may name; None = any
+        self.clock_skew = 0            # seconds added to the Date header of the bank's answers
 
     # ---- counting -------------------------------------------------------------------
     def record_request(self, endpoint: str, entry: dict) -> None:
@@ -1531,7 +1533,9 @@ class State:
             return {"rate_limits": self.rate_limits, "token_ttl": self.token_ttl,
                     "scroll_ttl": self.scroll_ttl, "limits": dict(self.limits),
                     "pix_lookback_days": self.pix_lookback_days,
-                    "approval_above": None if self.approval_above is None else str(self.approval_above)}
+                    "approval_above": None if self.approval_above is None else str(self.approval_above),
+                    "contas": None if self.contas is None else sorted(self.contas),
+                    "clock_skew": self.clock_skew}
 
     # ---- Pix payments (see "Pix payments") ----------------------------------------
     def create_payment(self, key, canon, err, fields) -> Response:
@@ -2731,6 +2735,12 @@ def _form_client_id(ctx: Ctx) -> Optional[str]:
 class BankHandler(JSONHandlerBase):
     """The HTTPS side: the bank API."""
 
+    def date_time_string(self, timestamp=None):
+        # The Date header (RFC 9110), off by the configured clock_skew (POST /config).
+        if timestamp is None:
+            timestamp = time.time() + self.server.state.clock_skew
+        return super().date_time_string(timestamp)
+
     def do_GET(self):
         self.dispatch()
 
@@ -2846,6 +2856,13 @@ class BankHandler(JSONHandlerBase):
                 # well-formed number is accepted here.
                 return invalid_data([violacao("O valor deve conter apenas números, sem zeros à esquerda.",
                                               "x-conta-corrente")])
+            if conta is not None and ctx.state.contas is not None and conta not in ctx.state.contas:
+                # Undocumented: the answer for an account the integration may not use (only
+                # set with POST /config {"contas": [...]}); Banking-style 403 assumed.
+                detail = "A conta corrente informada não está associada a esta integração."
+                if pix_api:
+                    return pix_problem("AcessoNegado", detail=detail)
+                return banking_error(403, "Acesso Negado", detail)
         try:
             return route.handler(ctx)
         except Exception:       # a bug in the mock: answer 500, keep serving
@@ -2988,11 +3005,16 @@ class ControlHandler(JSONHandlerBase):
                                      and the config are kept
     POST /revoke                     every token issued so far becomes invalid
     GET  /config                     {"rate_limits","token_ttl","scroll_ttl","limits",
-                                     "pix_lookback_days","approval_above"}
+                                     "pix_lookback_days","approval_above","contas",
+                                     "clock_skew"}
     POST /config                     JSON with any of those keys ("limits" is merged);
                                      "approval_above": "1000.00" (a string) makes every
                                      POST /banking/v2/pix of at least that amount answer
-                                     tipoRetorno APROVACAO; null (default) = never
+                                     tipoRetorno APROVACAO; null (default) = never;
+                                     "contas": ["12345678"] makes a bank call whose
+                                     x-conta-corrente names another account answer 403
+                                     (null, the default: any well-formed account);
+                                     "clock_skew": N shifts the bank's Date header by N s
     GET  /fault                      pending faults
     POST /fault                      {"endpoint": NAME|"*", "kind": delay|hang|drop|status|
                                      empty_body|body|total|big|big_gzip|hang_after|
@@ -3149,7 +3171,7 @@ class ControlHandler(JSONHandlerBase):
     def c_config_post(self, q, data):
         st = self.state
         unknown = set(data) - {"rate_limits", "token_ttl", "scroll_ttl", "limits", "pix_lookback_days",
-                               "approval_above"}
+                               "approval_above", "contas", "clock_skew"}
         if unknown:
             return 400, {"error": f"unknown config keys: {sorted(unknown)}"}
         if "rate_limits" in data and not isinstance(data["rate_limits"], bool):
@@ -3172,6 +3194,13 @@ class ControlHandler(JSONHandlerBase):
                 approval = None
             if approval is None or not approval.is_finite() or approval < 0:
                 return 400, {"error": 'approval_above must be an amount >= 0 as a string ("1000.00") or null'}
+        contas = data.get("contas")
+        if contas is not None and (not isinstance(contas, list) or
+                                   not all(isinstance(c, str) and CONTA_RE.match(c) for c in contas)):
+            return 400, {"error": 'contas must be a list of account numbers ("12345678") or null'}
+        v = data.get("clock_skew")
+        if "clock_skew" in data and (isinstance(v, bool) or not isinstance(v, int)):
+            return 400, {"error": "clock_skew must be an integer number of seconds"}
         limits = data.get("limits", {})
         if not isinstance(limits, dict):
             return 400, {"error": "limits must be an object"}
@@ -3191,6 +3220,10 @@ class ControlHandler(JSONHandlerBase):
                 st.pix_lookback_days = data["pix_lookback_days"]
             if "approval_above" in data:
                 st.approval_above = approval
+            if "contas" in data:
+                st.contas = None if contas is None else frozenset(contas)
+            if "clock_skew" in data:
+                st.clock_skew = data["clock_skew"]
             st.limits.update(limits)
         return 200, st.config()
 

@@ -238,6 +238,21 @@ eq "x-conta-corrente with leading zero -> 400" "400 x-conta-corrente" "$CODE $(j
 req -H "$(auth)" -H "x-conta-corrente: 12345678" "$(B '/banking/v2/extrato/completo?dataInicio=2024-01-01&dataFim=2024-01-02')"
 eq "x-conta-corrente 12345678 -> 200" 200 "$CODE"
 eq "request log records conta" '"12345678"' "$(ctl GET '/requests?endpoint=extrato' | "$PY" -c 'import json,sys; print(json.dumps(json.load(sys.stdin)[-1]["conta"]))')"
+# POST /config {"contas": [...]}: an account the integration may not use -> 403 (pix_fdw.check)
+ctl POST /config '{"contas":["12345678"]}' >/dev/null
+req -H "$(auth)" -H "x-conta-corrente: 87654321" "$(B '/banking/v2/saldo')"
+eq "contas set: another account -> 403" 403 "$CODE"
+req -H "$(auth)" -H "x-conta-corrente: 12345678" "$(B '/banking/v2/saldo')"
+eq "contas set: its account -> 200" 200 "$CODE"
+ctl POST /config '{"contas":null}' >/dev/null
+req -H "$(auth)" -H "x-conta-corrente: 87654321" "$(B '/banking/v2/saldo')"
+eq "contas null: any well-formed account -> 200" 200 "$CODE"
+# POST /config {"clock_skew": N}: the Date header is N seconds off
+ctl POST /config '{"clock_skew":7200}' >/dev/null
+req -H "$(auth)" "$(B '/banking/v2/saldo')"
+skew=$("$PY" -c 'import email.utils,sys,time; print(round((email.utils.parsedate_to_datetime(sys.argv[1]).timestamp() - time.time()) / 60))' "$(grep -i '^date:' "$TMP/hdr" | head -1 | cut -d: -f2- | tr -d '\r')")
+eq "clock_skew 7200: Date header two hours ahead (minutes)" 120 "$skew"
+ctl POST /config '{"clock_skew":0}' >/dev/null
 
 req -H "$(auth)" "$(B '/banking/v2/extrato?dataInicio=2024-06-20&dataFim=2024-06-20')"
 eq "simple /extrato" '200 5 ["1400.0","24.9","1234567890.12","130.00","0.01"]' "$CODE $(j 'len(d["transacoes"])') $(j '[t["valor"] for t in d["transacoes"]]')"
@@ -930,7 +945,7 @@ TOKEN=$(j 'd["access_token"]')
 sleep 1.2
 req -H "$(auth)" "$(B /banking/v2/saldo)"
 eq "expired token -> 401" 401 "$CODE"
-eq "GET /config" '{"rate_limits":false,"token_ttl":1,"scroll_ttl":360,"limits":{"token":5,"saldo":10,"extrato":10,"extrato_simples":10,"pix_recebidos":120,"pix_recebido":120,"cob":120,"cob_txid":120,"pix_consulta":20,"pix_pagamento":60},"pix_lookback_days":90,"approval_above":null}' "$(ctl GET /config)"
+eq "GET /config" '{"rate_limits":false,"token_ttl":1,"scroll_ttl":360,"limits":{"token":5,"saldo":10,"extrato":10,"extrato_simples":10,"pix_recebidos":120,"pix_recebido":120,"cob":120,"cob_txid":120,"pix_consulta":20,"pix_pagamento":60},"pix_lookback_days":90,"approval_above":null,"contas":null,"clock_skew":0}' "$(ctl GET /config)"
 eq "bad config -> 400" 400 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$CPORT/config" -d '{"token_ttl":-1}')"
 
 # ------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 // window splitting, request strings, the bank's error bodies, and JSON cell extraction.
 // Prints "ok - ..." / "not ok - ..." lines; test/run_all.sh counts them.
 #include "bank/cache.hpp"
+#include "bank/check.hpp"
 #include "bank/client.hpp"
 #include "bank/counters.hpp"
 #include "bank/dates.hpp"
@@ -917,6 +918,27 @@ main()
 		off.cache_ttl_ms = 0;
 		BankClient none(off);
 		Check(!none.Cacheable("/banking/v2/saldo", Retry::kRead), "cache_ttl 0: nothing is cacheable");
+	}
+
+	// The set-up check's helpers (pix_fdw.check).
+	{
+		const std::string refused = "{\"title\":\"Acesso Negado\",\"detail\":\"A integração não possui permissão "
+		                            "para o(s) escopo(s) solicitado(s): extrato.read pagamento-pix.read.\"}";
+		Check(NamesScope(refused, "extrato.read") && NamesScope(refused, "pagamento-pix.read"),
+		      "check: the scopes a refusal names are found (a final period is not part of the name)");
+		Check(!NamesScope(refused, "pix.read") && !NamesScope(refused, "cob.read") &&
+		          !NamesScope("pagamento-pix.reader", "pagamento-pix.read"),
+		      "check: pix.read is not named by pagamento-pix.read, nor a scope by a longer word");
+		Check(DaysLeft(1000 + 10 * 86400, 1000) == 10 && DaysLeft(1000 + 10 * 86400 - 1, 1000) == 9 &&
+		          DaysLeft(999, 1000) == -1 && DaysLeft(1000 - 86400, 1000) == -1 && DaysLeft(1000 - 86401, 1000) == -2,
+		      "check: days left round down, negative once expired");
+		std::string names;
+		for (const ScopeUse &u : NeededScopes())
+			names += u.scope + "=" + u.used_by + ";";
+		Equal(names,
+		      std::string("extrato.read=tables extrato, saldo;pix.read=table pix;cob.read=table cobrancas;"
+		                  "pagamento-pix.read=table pix_enviados, pix_fdw.pay;pagamento-pix.write=pix_fdw.pay;"),
+		      "check: the scopes the tables and pix_fdw.pay need, each with its users");
 	}
 
 	std::printf("# unit tests: %d failed\n", failures);
