@@ -167,14 +167,3 @@ RETURNS bigint
 AS 'MODULE_PATHNAME', 'pix_fdw_cache_clear'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 REVOKE ALL ON FUNCTION @extschema@.cache_clear() FROM PUBLIC;
-
--- pix_fdw 0.2: check()
--- The set-up check: one row per step of the chain a new user gets wrong (url, tls,
--- certificate, token, scopes, conta_corrente, clock), each with what to do, in order; steps
--- that depend on a failed one are 'skipped'. The last row ("calls") says how many calls to
--- the bank it made. Uses the caller's user mapping (and needs USAGE on the server).
-CREATE FUNCTION @extschema@.check(server text, OUT n integer, OUT step text, OUT status text,
-                                  OUT detail text, OUT hint text)
-RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'pix_fdw_check'
-LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
