@@ -16,7 +16,7 @@ finish() {
 trap finish EXIT
 bash "$ROOT/test/mock/serve.sh" "$DIR/mock" >"$DIR/out.sql" 2>"$DIR/err" &
 SERVE_PID=$!
-for _ in $(seq 200); do
+for _ in $(seq 1200); do  # certificates are made first: RSA keys take a while on a loaded machine
 	grep -q 'Ctrl-C here' "$DIR/out.sql" 2>/dev/null && break
 	sleep 0.1
 done

@@ -10,6 +10,7 @@
 # DIR (it is made mode 755, its files 644: do not put real keys there).
 # Environment: PIX_MOCK_PORT (HTTPS port, default: any free one), PIX_MOCK_CONTROL_PORT,
 # PIX_MOCK_RATE_LIMITS (on, the default: the bank's per-minute limits, answered with 429; or off).
+# PYTHON: the interpreter (default python3).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DIR=${1:-/tmp/pix_fdw_mock}
@@ -18,13 +19,13 @@ DIR=$(cd "$DIR" && pwd)
 chmod 755 "$DIR"
 bash "$HERE/gen_certs.sh" "$DIR/certs" >/dev/null
 rm -f "$DIR/mock.port" "$DIR/control.port"
-python3 "$HERE/mock_bank.py" --certs "$DIR/certs" --port "${PIX_MOCK_PORT:-0}" --port-file "$DIR/mock.port" \
+"${PYTHON:-python3}" "$HERE/mock_bank.py" --certs "$DIR/certs" --port "${PIX_MOCK_PORT:-0}" --port-file "$DIR/mock.port" \
 	--control-port "${PIX_MOCK_CONTROL_PORT:-0}" --control-port-file "$DIR/control.port" \
 	--rate-limits "${PIX_MOCK_RATE_LIMITS:-on}" --log "$DIR/mock.log" &
 MOCK_PID=$!
 trap 'kill "$MOCK_PID" 2>/dev/null; wait "$MOCK_PID" 2>/dev/null; exit 0' INT TERM
 trap 'kill "$MOCK_PID" 2>/dev/null' EXIT
-for _ in $(seq 100); do
+for _ in $(seq 600); do
 	[ -s "$DIR/mock.port" ] && [ -s "$DIR/control.port" ] && break
 	kill -0 "$MOCK_PID" 2>/dev/null || break
 	sleep 0.1
