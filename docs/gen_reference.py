@@ -75,7 +75,8 @@ def gucs():
 def sql_objects():
     """(kind, name, signature, comment) for the extension's functions, tables and views."""
     out = {}
-    for path in sorted(glob.glob(os.path.join(ROOT, "sql", "pix_fdw--*.sql"))):
+    # The base script first, then the update scripts in order.
+    for path in sorted(glob.glob(os.path.join(ROOT, "sql", "pix_fdw--*.sql")), key=lambda p: (os.path.basename(p).count("--"), p)):
         text = open(path, encoding="utf-8").read()
         for m in re.finditer(r"((?:^--[^\n]*\n)*)^CREATE (?:OR REPLACE )?(FUNCTION|TABLE|VIEW) @extschema@\.(\w+)",
                              text, re.M):
@@ -107,6 +108,16 @@ def sql_objects():
                 if fn and ("function", fn.group(1)) in out:
                     sig = ", ".join("`%s`" % a for a in re.findall(r"OUT (\w+ \w+)", out[("function", fn.group(1))][2]))
             out.setdefault((kind, name), (kind, name, sig, comment))
+        # Update scripts change tables: ADD COLUMN / DROP COLUMN (also inside an EXECUTE string).
+        for m in re.finditer(r"ALTER TABLE @extschema@\.(\w+) (ADD|DROP) COLUMN (\w+)(?: (\w+))?", text):
+            key = ("table", m.group(1))
+            if key not in out:
+                continue
+            col = "`%s " % m.group(3)
+            parts = [c for c in out[key][2].split(", ") if c and not c.startswith(col)]
+            if m.group(2) == "ADD":
+                parts.append("`%s %s`" % (m.group(3), m.group(4)))
+            out[key] = (out[key][0], out[key][1], ", ".join(parts), out[key][3])
         # COMMENT ON ... IS '...' (string literals may be split over lines) says what it is best.
         for m in re.finditer(r"^COMMENT ON (FUNCTION|TABLE|VIEW) @extschema@\.(\w+)[^\n]*?\s+IS\s+((?:'(?:[^']|'')*'\s*)+);",
                              text, re.M):
