@@ -31,6 +31,10 @@ install_deps() {
 	apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends \
 		"postgresql-$PGVER" "postgresql-server-dev-$PGVER" libcurl4-openssl-dev libssl-dev \
 		rapidjson-dev openssl curl python3 make g++ ca-certificates >/dev/null
+	# BI clients (test/integration/bi_clients.sh): pgjdbc with a JDK (java File.java compiles
+	# in memory: a JRE is not enough) and psycopg 3 for Debian's python3.
+	apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends \
+		libpostgresql-jdbc-java default-jdk-headless python3-psycopg >/dev/null
 }
 
 private_pgroot() {
