@@ -33,6 +33,7 @@ _PG_init(void)
 	pix::pg::InstallCounters();
 	pix::pg::InstallResultCache();
 	pix::pg::InstallPaymentLauncher();
+	pix::pg::InstallImportComments();
 	pix::pg::InstallSharedMemory();  // after every region is registered
 }
 

@@ -32,6 +32,10 @@ install_deps() {
 		"postgresql-$PGVER" "postgresql-server-dev-$PGVER" libcurl4-openssl-dev libssl-dev \
 		rapidjson-dev openssl curl python3 make g++ ca-certificates \
 		clang libclang-rt-dev locales >/dev/null  # test/fuzz: libFuzzer runtime, a Latin-1 locale's sources
+	# BI clients (test/integration/bi_clients.sh): pgjdbc with a JDK (java File.java compiles
+	# in memory: a JRE is not enough) and psycopg 3 for Debian's python3.
+	apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends \
+		libpostgresql-jdbc-java default-jdk-headless python3-psycopg >/dev/null
 }
 
 private_pgroot() {

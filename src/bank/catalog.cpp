@@ -18,6 +18,7 @@ Build()
 	EndpointDef extrato;
 	extrato.name = "extrato";
 	extrato.http_path = "/banking/v2/extrato/completo";
+	extrato.comment = "Account statement (extrato): every credit and debit of the business account, one row per entry.";
 	extrato.scope = "extrato.read";
 	extrato.paging = Paging::kStatement;
 	extrato.rows_key = "transacoes";
@@ -27,25 +28,44 @@ Build()
 	extrato.max_page_size = 10000;
 	extrato.date_column = "data_transacao";
 	extrato.columns = {
-	    {"id_transacao", "text", "idTransacao"},
-	    {"data_inclusao", "timestamptz", "dataInclusao"},
-	    {"data_transacao", "date", "dataTransacao"},
-	    {"tipo_transacao", "text", "tipoTransacao"},
-	    {"tipo_operacao", "text", "tipoOperacao"},
-	    {"valor", "numeric", "valor"},
-	    {"titulo", "text", "titulo"},
-	    {"descricao", "text", "descricao"},
-	    {"numero_documento", "text", "numeroDocumento"},
-	    {"detalhes", "jsonb", "detalhes"},
-	    {"end_to_end_id", "text", "detalhes.endToEndId"},
-	    {"txid", "text", "detalhes.txId"},
-	    {"codigo_solicitacao", "text", "detalhes.codigoSolicitacao"},
-	    {"nome_pagador", "text", "detalhes.nomePagador"},
-	    {"cpf_cnpj_pagador", "text", "detalhes.cpfCnpjPagador"},
-	    {"descricao_pix", "text", "detalhes.descricaoPix"},
-	    {"chave_pix_recebedor", "text", "detalhes.chavePixRecebedor"},
-	    {"nome_recebedor", "text", "detalhes.nomeRecebedor"},
-	    {"cpf_cnpj_recebedor", "text", "detalhes.cpfCnpjRecebedor"},
+	    {"id_transacao", "text", "idTransacao",
+	     "Transaction id (identificador da transação), unique in the account; the key to upsert a local copy on."},
+	    {"data_inclusao", "timestamptz", "dataInclusao",
+	     "When the bank recorded the entry (data de inclusão), Brasília local time."},
+	    {"data_transacao", "date", "dataTransacao",
+	     "Statement date (data da transação); bounds on it become the dataInicio/dataFim window."},
+	    {"tipo_transacao", "text", "tipoTransacao",
+	     "Kind of entry (tipo de transação): PIX, BOLETO_COBRANCA, PAGAMENTO, TARIFA, TRANSFERENCIA, ..."},
+	    {"tipo_operacao", "text", "tipoOperacao",
+	     "C for a credit (crédito, money in), D for a debit (débito, money out)."},
+	    {"valor", "numeric", "valor",
+	     "Amount of the entry in R$ (valor da transação), positive for credits and debits alike: tipo_operacao gives the sign."},
+	    {"titulo", "text", "titulo",
+	     "Short title the bank gives the entry (título), e.g. Pix recebido."},
+	    {"descricao", "text", "descricao",
+	     "Description of the entry (descrição), as in Internet Banking."},
+	    {"numero_documento", "text", "numeroDocumento",
+	     "Document number (número do documento)."},
+	    {"detalhes", "jsonb", "detalhes",
+	     "Every detail the bank sends for this kind of entry (detalhes), raw."},
+	    {"end_to_end_id", "text", "detalhes.endToEndId",
+	     "Pix end-to-end id (E2E), the Pix's key across banks; NULL when not a Pix."},
+	    {"txid", "text", "detalhes.txId",
+	     "txid of the Pix charge (cobrança) that was paid; NULL when there is none."},
+	    {"codigo_solicitacao", "text", "detalhes.codigoSolicitacao",
+	     "Request code (código de solicitação) of a payment or Pix sent by this account."},
+	    {"nome_pagador", "text", "detalhes.nomePagador",
+	     "Name of who paid (nome do pagador)."},
+	    {"cpf_cnpj_pagador", "text", "detalhes.cpfCnpjPagador",
+	     "CPF or CNPJ of who paid (pagador)."},
+	    {"descricao_pix", "text", "detalhes.descricaoPix",
+	     "Message the Pix carried (descrição do Pix)."},
+	    {"chave_pix_recebedor", "text", "detalhes.chavePixRecebedor",
+	     "Pix key of the receiver (chave Pix do recebedor)."},
+	    {"nome_recebedor", "text", "detalhes.nomeRecebedor",
+	     "Name of the receiver (nome do recebedor)."},
+	    {"cpf_cnpj_recebedor", "text", "detalhes.cpfCnpjRecebedor",
+	     "CPF or CNPJ of the receiver (recebedor)."},
 	};
 	// Every other field the reference documents for a statement row (§4.2-4.3); they read as
 	// text unless the column says otherwise. detalhes.dataTransacao is left out: its name is
@@ -88,6 +108,7 @@ Build()
 	EndpointDef saldo;
 	saldo.name = "saldo";
 	saldo.http_path = "/banking/v2/saldo";
+	saldo.comment = "Account balance (saldo): one row, today's or that of the day data_saldo names.";
 	saldo.scope = "extrato.read";
 	saldo.paging = Paging::kSingle;
 	saldo.rows_key = nullptr;
@@ -98,13 +119,20 @@ Build()
 	saldo.date_column = "data_saldo";
 	saldo.columns = {
 	    // dataSaldo is not in the answer: the row source adds the date that was asked for.
-	    {"data_saldo", "date", "dataSaldo"},
-	    {"disponivel", "numeric", "disponivel"},
-	    {"bloqueado_cheque", "numeric", "bloqueadoCheque"},
-	    {"bloqueado_judicialmente", "numeric", "bloqueadoJudicialmente"},
-	    {"bloqueado_administrativo", "numeric", "bloqueadoAdministrativo"},
-	    {"limite", "numeric", "limite"},
-	    {"data_referencia", "date", "dataReferencia"},
+	    {"data_saldo", "date", "dataSaldo",
+	     "Date of the balance (data do saldo): sent as the dataSaldo parameter, not a field of the answer; without a condition on it, today's real-time balance. API: query parameter dataSaldo"},
+	    {"disponivel", "numeric", "disponivel",
+	     "Available balance in R$ (saldo disponível)."},
+	    {"bloqueado_cheque", "numeric", "bloqueadoCheque",
+	     "R$ blocked by deposited cheques not yet cleared (bloqueado cheque); current balance only."},
+	    {"bloqueado_judicialmente", "numeric", "bloqueadoJudicialmente",
+	     "R$ blocked by court order (bloqueado judicialmente)."},
+	    {"bloqueado_administrativo", "numeric", "bloqueadoAdministrativo",
+	     "R$ blocked by the bank (bloqueado administrativo)."},
+	    {"limite", "numeric", "limite",
+	     "Credit limit in R$ (limite); current balance only."},
+	    {"data_referencia", "date", "dataReferencia",
+	     "The business day the balance really is from (data de referência), when data_saldo is not a business day."},
 	};
 	saldo.pushdown = {
 	    {"dataSaldo", ParamKind::kEqualDate, "dataSaldo"},
@@ -116,6 +144,7 @@ Build()
 	EndpointDef pix;
 	pix.name = "pix";
 	pix.http_path = "/pix/v2/pix";
+	pix.comment = "Pix received (Pix recebidos) through this account's Pix keys and charges.";
 	pix.scope = "pix.read";
 	pix.paging = Paging::kPaginacao;
 	pix.rows_key = "pix";
@@ -124,16 +153,26 @@ Build()
 	pix.rows_per_call = 0;
 	pix.max_page_size = 1000;
 	pix.columns = {
-	    {"end_to_end_id", "text", "endToEndId"},
-	    {"txid", "text", "txid"},
-	    {"valor", "numeric", "valor"},
-	    {"chave", "text", "chave"},
-	    {"horario", "timestamptz", "horario"},
-	    {"info_pagador", "text", "infoPagador"},
-	    {"pagador_nome", "text", "pagador.nome"},
-	    {"pagador_cpf_cnpj", "text", "pagador.cpfCnpj"},
-	    {"componentes_valor", "jsonb", "componentesValor"},
-	    {"devolucoes", "jsonb", "devolucoes"},
+	    {"end_to_end_id", "text", "endToEndId",
+	     "Pix end-to-end id (E2E), unique for every Pix; = on it reads one Pix."},
+	    {"txid", "text", "txid",
+	     "txid of the charge (cobrança) this Pix paid."},
+	    {"valor", "numeric", "valor",
+	     "Amount received in R$ (valor)."},
+	    {"chave", "text", "chave",
+	     "Pix key of this account that received it (chave)."},
+	    {"horario", "timestamptz", "horario",
+	     "When the Pix was settled (horário); bounds on it become the inicio/fim window."},
+	    {"info_pagador", "text", "infoPagador",
+	     "Message from the payer (informação do pagador)."},
+	    {"pagador_nome", "text", "pagador.nome",
+	     "Name of the payer (nome do pagador)."},
+	    {"pagador_cpf_cnpj", "text", "pagador.cpfCnpj",
+	     "CPF or CNPJ of the payer (pagador)."},
+	    {"componentes_valor", "jsonb", "componentesValor",
+	     "How the amount is made up (componentes do valor: original, saque, troco, juros, ...), raw."},
+	    {"devolucoes", "jsonb", "devolucoes",
+	     "Refunds of this Pix (devoluções), raw."},
 	};
 	pix.pushdown = {
 	    {"horario", ParamKind::kTimestampWindow, nullptr},
@@ -153,6 +192,7 @@ Build()
 	EndpointDef cob;
 	cob.name = "cobrancas";
 	cob.http_path = "/pix/v2/cob";
+	cob.comment = "Immediate Pix charges (cobranças imediatas, cob) this account created, with their QR code data.";
 	cob.scope = "cob.read";
 	cob.paging = Paging::kPaginacao;
 	cob.rows_key = "cobs";
@@ -161,20 +201,34 @@ Build()
 	cob.rows_per_call = 0;
 	cob.max_page_size = 1000;
 	cob.columns = {
-	    {"txid", "text", "txid"},
-	    {"status", "text", "status"},
-	    {"revisao", "int", "revisao"},
-	    {"criacao", "timestamptz", "calendario.criacao"},
-	    {"expiracao", "int", "calendario.expiracao"},
-	    {"valor_original", "numeric", "valor.original"},
-	    {"chave", "text", "chave"},
-	    {"devedor_nome", "text", "devedor.nome"},
-	    {"devedor_cpf_cnpj", "text", "devedor.cpfCnpj"},
-	    {"solicitacao_pagador", "text", "solicitacaoPagador"},
-	    {"location", "text", "location"},
-	    {"pix_copia_e_cola", "text", "pixCopiaECola"},
-	    {"pix", "jsonb", "pix"},
-	    {"info_adicionais", "jsonb", "infoAdicionais"},
+	    {"txid", "text", "txid",
+	     "Charge id (txid) chosen when it was created; = on it reads one charge."},
+	    {"status", "text", "status",
+	     "State of the charge: ATIVA, CONCLUIDA (paid), REMOVIDA_PELO_USUARIO_RECEBEDOR, REMOVIDA_PELO_PSP."},
+	    {"revisao", "int", "revisao",
+	     "Revision number of the charge (revisão), 0 when never changed."},
+	    {"criacao", "timestamptz", "calendario.criacao",
+	     "When the charge was created (criação); bounds on it become the inicio/fim window."},
+	    {"expiracao", "int", "calendario.expiracao",
+	     "Seconds the charge stays payable after its creation (expiração)."},
+	    {"valor_original", "numeric", "valor.original",
+	     "Amount asked for in R$ (valor original)."},
+	    {"chave", "text", "chave",
+	     "Pix key of this account the charge is paid to (chave)."},
+	    {"devedor_nome", "text", "devedor.nome",
+	     "Name of the debtor (nome do devedor)."},
+	    {"devedor_cpf_cnpj", "text", "devedor.cpfCnpj",
+	     "CPF or CNPJ of the debtor (devedor); the API gives devedor.cpf or devedor.cnpj."},
+	    {"solicitacao_pagador", "text", "solicitacaoPagador",
+	     "Text shown to the payer (solicitação ao pagador)."},
+	    {"location", "text", "location",
+	     "URL of the charge's payload (location), what a dynamic QR code points to."},
+	    {"pix_copia_e_cola", "text", "pixCopiaECola",
+	     "The charge as Pix copia e cola text (BR Code)."},
+	    {"pix", "jsonb", "pix",
+	     "The Pix that paid this charge, raw."},
+	    {"info_adicionais", "jsonb", "infoAdicionais",
+	     "Extra name/value fields shown to the payer (informações adicionais), raw."},
 	};
 	cob.more = {"loc", "recebedor", "valor.modalidadeAlteracao"};
 	cob.pushdown = {
@@ -199,6 +253,7 @@ Build()
 	EndpointDef env;
 	env.name = "pix_enviados";
 	env.http_path = "/banking/v2/pix/{codigoSolicitacao}";
+	env.comment = "Pix sent by this account (Pix enviados), read one by one by codigo_solicitacao.";
 	env.scope = "pagamento-pix.read";
 	env.paging = Paging::kNone;
 	env.rows_key = nullptr;
@@ -207,17 +262,28 @@ Build()
 	env.rows_per_call = 1;
 	env.max_page_size = 0;
 	env.columns = {
-	    {"codigo_solicitacao", "uuid", "transacaoPix.codigoSolicitacao"},
-	    {"status", "text", "transacaoPix.status"},
-	    {"valor", "numeric", "transacaoPix.valor"},
-	    {"chave", "text", "transacaoPix.chave"},
-	    {"end_to_end_id", "text", "transacaoPix.endToEnd"},
-	    {"data_hora_solicitacao", "timestamptz", "transacaoPix.dataHoraSolicitacao"},
-	    {"data_hora_movimento", "timestamptz", "transacaoPix.dataHoraMovimento"},
-	    {"recebedor_nome", "text", "transacaoPix.recebedor.nome"},
-	    {"recebedor_cpf_cnpj", "text", "transacaoPix.recebedor.cpfCnpj"},
-	    {"erros", "jsonb", "transacaoPix.erros"},
-	    {"historico", "jsonb", "historico"},
+	    {"codigo_solicitacao", "uuid", "transacaoPix.codigoSolicitacao",
+	     "Request code (código de solicitação) the bank gave the Pix when it was sent; every query names it (=, = ANY or a join)."},
+	    {"status", "text", "transacaoPix.status",
+	     "State of the payment: CRIADO, AGUARDANDO_APROVACAO, APROVADO, PAGO, ... (see historico)."},
+	    {"valor", "numeric", "transacaoPix.valor",
+	     "Amount sent in R$ (valor)."},
+	    {"chave", "text", "transacaoPix.chave",
+	     "Pix key it was sent to (chave)."},
+	    {"end_to_end_id", "text", "transacaoPix.endToEnd",
+	     "Pix end-to-end id (E2E) once the Pix is made."},
+	    {"data_hora_solicitacao", "timestamptz", "transacaoPix.dataHoraSolicitacao",
+	     "When the payment was requested (data e hora da solicitação)."},
+	    {"data_hora_movimento", "timestamptz", "transacaoPix.dataHoraMovimento",
+	     "When the money left the account (data e hora do movimento)."},
+	    {"recebedor_nome", "text", "transacaoPix.recebedor.nome",
+	     "Name of the receiver (nome do recebedor)."},
+	    {"recebedor_cpf_cnpj", "text", "transacaoPix.recebedor.cpfCnpj",
+	     "CPF or CNPJ of the receiver (recebedor)."},
+	    {"erros", "jsonb", "transacaoPix.erros",
+	     "Errors the bank reported for this payment (erros), raw."},
+	    {"historico", "jsonb", "historico",
+	     "Every state the payment went through, with its time (histórico), raw."},
 	};
 	env.more = {"transacaoPix.contaCorrente", "transacaoPix.recebedor.codIspb", "transacaoPix.recebedor.codAgencia",
 	            "transacaoPix.recebedor.nroConta", "transacaoPix.recebedor.tipoConta"};

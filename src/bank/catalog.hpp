@@ -42,6 +42,9 @@ struct ColumnDef {
 	const char *name;  // column name in IMPORT FOREIGN SCHEMA
 	const char *type;  // PostgreSQL type
 	const char *path;  // JSON path inside one row, dot separated
+	// What the column is, for COMMENT ON COLUMN at import; " API: <field>" is added unless the
+	// text names its source itself ("API:").
+	const char *comment = nullptr;
 };
 
 struct PushdownDef {
@@ -72,6 +75,7 @@ struct RenameDef {
 struct EndpointDef {
 	const char *name;         // table option endpoint '...'
 	const char *http_path;    // GET path below the base URL
+	const char *comment = nullptr;  // what the table is (COMMENT ON FOREIGN TABLE at import)
 	const char *scope;        // OAuth scope the call needs
 	Paging paging;
 	const char *rows_key;     // array of rows in a page (kStatement)

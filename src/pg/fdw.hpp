@@ -128,6 +128,9 @@ void InstallPaymentLauncher();
 // ---- import.cpp --------------------------------------------------------------------------
 
 List *ImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid server_oid);
+// From _PG_init: the hook that comments every table and column IMPORT FOREIGN SCHEMA creates
+// (what it is, the API field it comes from), from the catalogue.
+void InstallImportComments();
 
 // ---- scan.cpp (the FDW callbacks: quals.cpp, plan.cpp, scan.cpp, explain.cpp; see scan.hpp)
 

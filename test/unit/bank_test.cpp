@@ -340,6 +340,18 @@ main()
 	Equal(std::string(ColumnToPath(*ex, "tipo_detalhe")), std::string("detalhes.tipoDetalhe"), "documented detalhes field by name");
 	Equal(std::string(ColumnToPath(*ex, "data_transacao")), std::string("dataTransacao"), "catalogue column wins");
 	Check(ColumnToPath(*ex, "banana") == nullptr, "an unknown name maps to nothing");
+	// Every imported table and column is commented (COMMENT ON at IMPORT FOREIGN SCHEMA).
+	{
+		std::string bare;
+		for (const EndpointDef &ep : Endpoints()) {
+			if (!ep.comment || !*ep.comment)
+				bare += std::string(" ") + ep.name;
+			for (const auto &c : ep.columns)
+				if (!c.comment || !*c.comment)
+					bare += std::string(" ") + ep.name + "." + c.name;
+		}
+		Check(bare.empty(), "every catalogue table and column has a description (missing:" + bare + ")");
+	}
 
 	// The API Pix tables (issue 7): RFC 3339 windows with paginacao, rows by key.
 	{
