@@ -41,7 +41,8 @@ def endpoints():
             m = re.search(r"\b%s\.%s = \"([^\"]*)\";" % (var, f), src)
             return m.group(1) if m else None
         m = re.search(r"\b%s\.columns = \{(.*?)\n\s*\};" % var, src, re.S)
-        cols = re.findall(r'\{"([^"]+)", "([^"]+)", "([^"]+)"\}', m.group(1)) if m else []
+        # {"name", "type", "path"} or {"name", "type", "path", "description" "..."}
+        cols = re.findall(r'\{"([^"]+)", "([^"]+)", "([^"]+)"(?:,\s*(?:"(?:[^"\\]|\\.)*"\s*)+)?\}', m.group(1)) if m else []
         out.append({"name": name, "path": field("http_path"), "scope": field("scope"),
                     "item": field("item_path_shown"), "columns": cols})
     return out
