@@ -93,7 +93,7 @@ mock POST /fault '{"endpoint":"extrato","kind":"delay","ms":20000,"count":1}' >/
 PGAPPNAME=pix_pre_a psql -X -At -c "SELECT count(*) FROM pre_ex WHERE data_transacao = '2024-04-03'" >"$OUT/pre_a" 2>&1 &
 PRE_A=$!
 for _ in $(seq 200); do [ "$(calls extrato)" -ge 1 ] && break; sleep 0.05; done
-PGAPPNAME=pix_pre_b psql -X -At -c "SET statement_timeout = '30s'" -c "SELECT count(*) FROM pre_ex WHERE data_transacao = '2024-04-03'" >"$OUT/pre_b" 2>&1 &
+PGAPPNAME=pix_pre_b psql -X -At -q -c "SET statement_timeout = '30s'" -c "SELECT count(*) FROM pre_ex WHERE data_transacao = '2024-04-03'" >"$OUT/pre_b" 2>&1 &
 PRE_B=$!
 sleep 0.5
 b_active=$(q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pix_pre_b' AND state = 'active'")
