@@ -748,4 +748,11 @@ BankClient::CompleteRun(const std::string &path_and_query, const std::string &sc
 	}
 }
 
+void
+BankClient::AbandonRun(const std::string &path_and_query, const std::string &scope)
+{
+	if (cfg_.fetch_claims && cfg_.cache && cfg_.cache_ttl_ms > 0)
+		cfg_.fetch_claims->Release(CacheKey(path_and_query, scope));
+}
+
 }  // namespace pix

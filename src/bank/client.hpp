@@ -125,6 +125,9 @@ public:
 	                       CallStats &stats, Retry retry, CachedGet &c);
 	// The run that the first page path_and_query opened was read to its end and checked.
 	void CompleteRun(const std::string &path_and_query, const std::string &scope, long long run);
+	// A run that will not be read to its end (split, read by scroll, the scan stopped early):
+	// gives up this backend's fetch claim on its first page, so others stop waiting for it.
+	void AbandonRun(const std::string &path_and_query, const std::string &scope);
 	bool Cacheable(const std::string &path_and_query, Retry retry) const;
 
 	// The bank account this client reads (base URL, client_id and conta_corrente): user

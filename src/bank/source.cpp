@@ -228,6 +228,7 @@ RowSource::Finish(Waiter &waiter)
 {
 	finished_ = true;
 	rows_ = nullptr;
+	AbandonRun();  // nothing once the run was read to its end
 	if (account_.empty())
 		return;
 	std::string account = std::move(account_);
@@ -442,6 +443,7 @@ RowSource::FetchPage(Waiter &waiter)
 				                                  (pages >= 1 && pages <= kTraditionalLimit / plan_.page_size);
 				if (!reachable) {
 					std::vector<Window> parts = SplitForTotal(windows_[window_], total, kTraditionalLimit);
+					AbandonRun();
 					if (parts.size() > 1) {
 						// Read it again as smaller windows, from the first one's first page.
 						windows_.erase(windows_.begin() + window_);
@@ -638,6 +640,14 @@ RowSource::GetPage(const std::string &path_and_query, bool first, bool closed, W
 		run_first_ = path_and_query;
 	run_ = cached.run;
 	return r;
+}
+
+void
+RowSource::AbandonRun()
+{
+	if (run_ != 0 && !run_first_.empty())
+		client_.AbandonRun(run_first_, plan_.endpoint->scope);
+	run_ = 0;
 }
 
 void

@@ -117,6 +117,7 @@ private:
 	// A GET of a row page through the result cache; non-2xx answers are thrown (Get's).
 	HttpResponse GetPage(const std::string &path_and_query, bool first, bool closed, Waiter &waiter);
 	void CompleteRun();
+	void AbandonRun();  // the current window's run will not be completed
 	void CheckWindowCount(const char *what, const std::string &where) const;
 
 	BankClient &client_;

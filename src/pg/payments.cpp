@@ -386,6 +386,7 @@ RestoredRowRefused(TriggerData *td)
 	if (RelationGetRelid(rel) != l.relid && strcmp(RelationGetRelationName(rel), "ledger_key") != 0)
 		return "Only pix_fdw.payments and pix_fdw.ledger_key take restored rows.";
 	const char *why = nullptr;
+	AsOwner as_owner = BecomeOwner(l);  // the caller's search_path never resolves these queries
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	pg_uuid_t *own = OwnOrigin(l, false);
@@ -412,6 +413,7 @@ RestoredRowRefused(TriggerData *td)
 			why = "Its seal does not match its contents under its origin's key.";
 	}
 	SPI_finish();
+	RestoreUser(as_owner);
 	return why;
 }
 

@@ -141,11 +141,17 @@ Alive(int pid)
 }
 
 // Gives up this backend's fetch claims (at the end of its transactions and of the process).
-// Best effort: if the lock is not free right away, they are taken over as stale later.
+// At transaction end no LWLock is held and the lock guards only a scan of the slots: wait for
+// it (waiting backends take it every few ms, so a conditional try would often miss). At exit,
+// best effort: if the lock is not free right away, the claims are taken over as stale later.
 void
-ReleaseFetchClaims()
+ReleaseFetchClaims(bool wait)
 {
-	if (!area || !LWLockConditionalAcquire(area->fetch_lock, LW_EXCLUSIVE))
+	if (!area)
+		return;
+	if (wait)
+		LWLockAcquire(area->fetch_lock, LW_EXCLUSIVE);
+	else if (!LWLockConditionalAcquire(area->fetch_lock, LW_EXCLUSIVE))
 		return;
 	for (FetchSlot &s : area->fetches)
 		if (s.pid == MyProcPid)
@@ -158,7 +164,7 @@ ReleaseFetchClaims()
 void
 ReleaseClaims(int, Datum)
 {
-	ReleaseFetchClaims();
+	ReleaseFetchClaims(false);
 	if (!area || !LWLockConditionalAcquire(area->tokens_lock, LW_EXCLUSIVE))
 		return;
 	for (TokenSlot &s : area->tokens)
@@ -174,7 +180,7 @@ FetchClaimsAtXactEnd(XactEvent event, void *)
 {
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_COMMIT ||
 	    event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE)
-		ReleaseFetchClaims();
+		ReleaseFetchClaims(true);
 }
 
 void

@@ -444,8 +444,10 @@ struct Served {
 	bool last = false;     // statement: ultimaPagina
 };
 
+// The page as the code must read it: the statement's fields for a statement endpoint, the
+// API Pix paginacao for a list (whatever the body looks like).
 Served
-Describe(const std::string &body, const char *rows_key)
+Describe(const std::string &body, const char *rows_key, bool statement)
 {
 	Served s;
 	Page p;
@@ -459,7 +461,7 @@ Describe(const std::string &body, const char *rows_key)
 		s.rows = rows->Size();
 	else if (!rows || rows->IsNull())
 		s.rows = 0;
-	if (!pix::json::Find(p.Doc(), "parametros")) {  // a statement page
+	if (statement) {
 		s.count = CountOf(pix::json::Find(p.Doc(), "totalElementos"));
 		s.pages = CountOf(pix::json::Find(p.Doc(), "totalPaginas"));
 		s.last = pix::json::GetBool(p.Doc(), "ultimaPagina", false);
@@ -559,14 +561,14 @@ RunScan(uint8_t c0, uint8_t c1, std::vector<std::string> bodies)
 		return;
 	}
 	// Lists and statements: every served page's rows, none twice, none skipped.
+	const bool statement = ep->paging == pix::Paging::kStatement;
 	std::vector<Served> pages;
 	long long sum = 0;
 	for (size_t k = 0; k < served; k++) {
-		pages.push_back(Describe(bodies[k], ep->rows_key));
+		pages.push_back(Describe(bodies[k], ep->rows_key, statement));
 		Require(pages.back().rows >= 0, "a served page without a rows array ended a scan without error");
 		sum += pages.back().rows;
 	}
-	const bool statement = ep->paging == pix::Paging::kStatement;
 	if (statement && span > 1) {  // windows may be split and read again: no page model here
 		Require(rows <= sum, "more statement rows than its pages hold");
 		return;

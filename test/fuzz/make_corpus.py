@@ -62,6 +62,9 @@ def seeds():
     # Found by fuzz_page: pages giving fewer transactions than the first page counted.
     yield "found_statement_count", cfg(0) + b'{"totalElementos":5,"ultimaPagina":true,"transacoes":[{},{},{}]}'
     yield "found_statement_count_pages", cfg(0, 0, 1, 1) + b'{"totalElementos":3,"transacoes":[{},{}]}\x1e{"transacoes":[{},{}],"ultimaPagina":true}'
+    # Found by fuzz_page (a bug of the target's page model, not of pix_fdw): a statement table
+    # answered with a list-shaped page is read by the statement's fields, which count nothing here.
+    yield "found_statement_list_shaped", cfg(0) + b'{"parametros":{"paginacao":{"quantidadeDePaginas":2,"quantidadeTotalDeItens":5}},"cobs":[{}]}'
     yield "hostile_saldo_types", cfg(2) + b'{"disponivel":{"x":[true,false,null]},"dataSaldo":5}'
     yield "hostile_huge_string", cfg(1) + b'{"disponivel":"' + b"9" * 20000 + b'"}'
 

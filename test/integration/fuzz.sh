@@ -41,7 +41,7 @@ show_failure() { # LOG ARTIFACT_PREFIX
 	for f in "$2"*; do
 		[ -f "$f" ] || continue
 		echo "#   input $(basename "$f") ($(wc -c <"$f") bytes), hex:"
-		od -An -v -tx1 "$f" | head -c 2400 | sed 's/^/#  /'
+		od -An -v -tx1 "$f" | head -40 | sed 's/^/#  /'
 	done
 }
 
