@@ -1441,27 +1441,17 @@ class State:
 
     # ---- faults ---------------------------------------------------------------------
     def take_fault(self, endpoint: str) -> Optional[tuple[Fault, int]]:
+        """The next fault for a request to `endpoint` (or, with endpoint "connection", for a new
+        connection: "*" never matches that), consumed once; None when none is set."""
         with self.lock:
             for f in self.faults:
-                if f.endpoint in ("*", endpoint) and f.endpoint != "connection":
+                if f.endpoint == endpoint or (f.endpoint == "*" and endpoint != "connection"):
                     if f.count > 0:
                         f.count -= 1
                         if f.count == 0:
                             self.faults.remove(f)
                     return dataclasses.replace(f), self.fault_epoch
             return None
-
-    def take_connection_fault(self) -> bool:
-        """A "tls_abort" fault for the next new connection, consumed; False when none."""
-        with self.lock:
-            for f in self.faults:
-                if f.endpoint == "connection":
-                    if f.count > 0:
-                        f.count -= 1
-                        if f.count == 0:
-                            self.faults.remove(f)
-                    return True
-            return False
 
     def clear_faults(self) -> None:
         with self.lock:
@@ -2939,7 +2929,7 @@ class BankServer(ThreadingHTTPServer):
 
     def finish_request(self, request, client_address):
         peer = f"{client_address[0]}:{client_address[1]}"
-        if self.state.take_connection_fault():
+        if self.state.take_fault("connection"):
             try:  # read the ClientHello, then close mid-handshake (no ServerHello)
                 request.settimeout(HANDSHAKE_TIMEOUT)
                 request.recv(16384)
