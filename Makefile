@@ -20,7 +20,7 @@ PG_CPPFLAGS = -Isrc -isystem $(INCLUDEDIR_SERVER)
 # Hidden visibility: only the entry points (marked with "#pragma GCC visibility push(default)" around each extern "C" block)
 # are exported; src/exports.map enforces the same at link time.
 PG_CXXFLAGS = -std=c++17 -Wno-register $(WARNINGS) -fvisibility=hidden -fvisibility-inlines-hidden $(EXTRA_CXXFLAGS)
-SHLIB_LINK  = $(shell curl-config --libs) -lssl -lcrypto -lstdc++
+SHLIB_LINK  = $(shell curl-config --libs) -lssl -lcrypto -lstdc++ -pthread
 EXPORTS_MAP = $(dir $(abspath $(firstword $(MAKEFILE_LIST))))src/exports.map
 
 # No LLVM bitcode: JIT-inlining C++ FDW code buys nothing and would need clang.

@@ -33,7 +33,7 @@ part() { [[ " ${PIX_PARTS:-unit selftest regress integration} " == *" $1 "* ]]; 
 if part unit; then
 log "unit tests of the bank layer (no PostgreSQL, no network)"
 if g++ -std=c++17 -Wall -Wextra -Werror -I"$ROOT/src" -DPIX_BANK_ONLY -o "$WORK/bank_test" \
-	"$ROOT/test/unit/bank_test.cpp" "$ROOT"/src/bank/*.cpp $(curl-config --libs) -lssl -lcrypto >"$WORK/unit.out" 2>&1; then
+	"$ROOT/test/unit/bank_test.cpp" "$ROOT"/src/bank/*.cpp $(curl-config --libs) -lssl -lcrypto -pthread >"$WORK/unit.out" 2>&1; then
 	"$WORK/bank_test" >"$WORK/unit.out" 2>&1
 fi
 grep -E '^(not )?ok - ' "$WORK/unit.out" | grep '^not ok' >&2

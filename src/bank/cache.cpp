@@ -31,6 +31,15 @@ LocalResponseCache::Find(const Digest &key, long long now_ms, long ttl_ms, long 
 	return true;
 }
 
+bool
+LocalResponseCache::Has(const Digest &key, long long now_ms, long ttl_ms, long ttl_closed_ms, long long run)
+{
+	auto it = entries_.find(key);
+	if (it == entries_.end() || !CacheFresh(it->second.meta, now_ms, ttl_ms, ttl_closed_ms))
+		return false;
+	return run == 0 ? it->second.meta.complete : it->second.meta.run == run;
+}
+
 void
 LocalResponseCache::Erase(std::map<Digest, Entry>::iterator it)
 {

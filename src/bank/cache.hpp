@@ -31,6 +31,8 @@ public:
 	virtual ~ResponseCache() = default;
 	virtual bool Find(const Digest &key, long long now_ms, long ttl_ms, long ttl_closed_ms, long long run,
 	                  std::string &body, CacheMeta &meta) = 0;
+	// Whether Find would serve key now, without its body and without counting as a use.
+	virtual bool Has(const Digest &key, long long now_ms, long ttl_ms, long ttl_closed_ms, long long run) = 0;
 	// Replaces any answer under key.
 	virtual void Store(const Digest &key, const std::string &body, const CacheMeta &meta) = 0;
 	// The run that `key` opened was read to its end: its first page may now be served.
@@ -44,6 +46,7 @@ class LocalResponseCache final : public ResponseCache {
 public:
 	bool Find(const Digest &key, long long now_ms, long ttl_ms, long ttl_closed_ms, long long run, std::string &body,
 	          CacheMeta &meta) override;
+	bool Has(const Digest &key, long long now_ms, long ttl_ms, long ttl_closed_ms, long long run) override;
 	void Store(const Digest &key, const std::string &body, const CacheMeta &meta) override;
 	void Complete(const Digest &key, long long run) override;
 	long long Clear() override;

@@ -384,6 +384,12 @@ BankClient::Sleep(long ms, Waiter &waiter)
 	}
 }
 
+Digest
+BankClient::RateKey(const std::string &cls) const
+{
+	return Sha256(cfg_.limit_scope + '\n' + cls);
+}
+
 void
 BankClient::WaitTurn(const HttpRequest &req, Waiter &waiter, CallStats &stats)
 {
@@ -394,7 +400,7 @@ BankClient::WaitTurn(const HttpRequest &req, Waiter &waiter, CallStats &stats)
 	long long now = MonotonicMs();
 	long remaining = waiter.RemainingMs();
 	long long latest = remaining < 0 ? LLONG_MAX : now + remaining;
-	long long at = limiter_->Reserve(Sha256(cfg_.limit_scope + '\n' + cls), *budget, now, latest);
+	long long at = limiter_->Reserve(RateKey(cls), *budget, now, latest);
 	if (at > latest)
 		throw Error(sqlstate::kTooManyRequests,
 		            "client-side rate limit for endpoint \"" + cls + "\" of server \"" + cfg_.server_name +
@@ -431,26 +437,42 @@ MaxAttempts(Retry retry, const char *method)
 }
 
 HttpResponse
-BankClient::Send(const HttpRequest &req, Waiter &waiter, CallStats &stats, Retry retry)
+BankClient::Send(const HttpRequest &req, Waiter &waiter, CallStats &stats, Retry retry, Prefetch *ahead)
 {
 	const int attempts = MaxAttempts(retry, req.method);  // throws before anything is sent
 	const std::string cls = RateClassOf(PathOf(req.url));  // the counters' endpoint
 	for (int attempt = 0;; attempt++) {
 		bool last = attempt + 1 >= attempts;
-		WaitTurn(req, waiter, stats);
+		// The request sent ahead is this first attempt: its turn and its count were taken then.
+		const bool taken = attempt == 0 && ahead && ahead->Matches(req);
+		if (!taken) {
+			WaitTurn(req, waiter, stats);
+			stats.calls++;
+			Count(cfg_.server_name, cls, kCountCalls);
+		}
 		HttpResponse resp;
-		stats.calls++;
-		Count(cfg_.server_name, cls, kCountCalls);
+		TransportFailure failure_class = TransportFailure::kNone;
 		std::exception_ptr failure;
+		bool own = false;  // sent on this client's own connection
 		try {
-			resp = http_.Perform(req, waiter);
+			if (taken) {
+				ahead->tag.clear();  // its fetch claim is the caller's now
+				resp = ahead->Take(waiter, &failure_class);
+			} else if (ahead && !ahead->Held() && ahead->Start(req)) {
+				resp = ahead->Take(waiter, &failure_class);
+			} else {
+				own = true;
+				resp = http_.Perform(req, waiter);
+			}
 		} catch (const Error &) {
 			failure = std::current_exception();
+			if (own)
+				failure_class = http_.LastFailure();
 		}
 		if (failure) {
 			long wait = BackoffMs(attempt);
 			long remaining = waiter.RemainingMs();
-			if (last || !RetryableTransport(http_.LastFailure()) || (remaining >= 0 && wait >= remaining))
+			if (last || !RetryableTransport(failure_class) || (remaining >= 0 && wait >= remaining))
 				std::rethrow_exception(failure);
 			stats.retries++;
 			Count(cfg_.server_name, cls, kCountRetries);
@@ -600,10 +622,122 @@ HttpResponse
 BankClient::GetAny(const std::string &path_and_query, const std::string &scope, Waiter &waiter,
                    CallStats &stats, Retry retry)
 {
+	return GetVia(path_and_query, scope, waiter, stats, retry, nullptr);
+}
+
+HttpResponse
+BankClient::GetVia(const std::string &path_and_query, const std::string &scope, Waiter &waiter, CallStats &stats,
+                   Retry retry, Prefetch *ahead)
+{
 	HttpRequest req;
 	req.method = "GET";
 	req.url = cfg_.base_url + path_and_query;
-	return Authorized(std::move(req), scope, waiter, stats, retry);
+	return Authorized(std::move(req), scope, waiter, stats, retry, ahead);
+}
+
+namespace {
+constexpr size_t kIdlePrefetch = 2;  // threads' connections kept warm between scans
+}  // namespace
+
+std::unique_ptr<Prefetch>
+BankClient::BorrowPrefetch()
+{
+	if (idle_prefetch_.empty())
+		return std::make_unique<Prefetch>(cfg_.tls, cfg_.timeouts, cfg_.max_response_bytes);
+	std::unique_ptr<Prefetch> pf = std::move(idle_prefetch_.back());
+	idle_prefetch_.pop_back();
+	return pf;
+}
+
+void
+BankClient::ReturnPrefetch(std::unique_ptr<Prefetch> pf) noexcept
+{
+	if (!pf)
+		return;
+	pf->Cancel();
+	pf->ForgetPage();
+	if (idle_prefetch_.size() >= kIdlePrefetch)
+		return;
+	try {
+		idle_prefetch_.push_back(std::move(pf));
+	} catch (...) {
+		// freed instead
+	}
+}
+
+bool
+BankClient::SendAhead(Prefetch &pf, const std::string &path_and_query, const std::string &scope, CallStats &stats,
+                      long long run)
+{
+	if (!cfg_.prefetch || pf.Held())
+		return false;
+	// What GetCached would do first: the cache, then the fetch claim of a first page.
+	bool claimed = false;
+	Digest key{};
+	const bool cacheable = Cacheable(path_and_query, Retry::kRead);
+	if (cacheable) {
+		key = CacheKey(path_and_query, scope);
+		const long ttl_closed = std::max(cfg_.cache_ttl_ms, cfg_.cache_ttl_closed_ms);
+		if (cfg_.cache->Has(key, MonotonicMs(), cfg_.cache_ttl_ms, ttl_closed, run))
+			return false;  // answered by the cache when it is asked for
+		if (run == 0 && cfg_.fetch_claims) {
+			if (!cfg_.fetch_claims->Claim(key, MonotonicMs()))
+				return false;  // another backend is fetching it
+			claimed = true;
+		}
+	}
+	auto give_up = [&]() {
+		if (claimed)
+			cfg_.fetch_claims->Release(key);
+		return false;
+	};
+	// A token at hand: never a mint, nor a wait for another backend's, ahead of need.
+	const Digest token_key = TokenKey(scope);
+	std::string token;
+	TokenStore::Claim t = tokens_->Take(token_key, MonotonicMs(), token);
+	if (t != TokenStore::Claim::kHit) {
+		if (t == TokenStore::Claim::kMint)
+			tokens_->Abandon(token_key);
+		return give_up();
+	}
+	HttpRequest req;
+	req.method = "GET";
+	req.url = cfg_.base_url + path_and_query;
+	if (!cfg_.conta_corrente.empty())
+		req.headers.push_back("x-conta-corrente: " + cfg_.conta_corrente);
+	req.headers.push_back("Authorization: Bearer " + token);
+	// The rate limit's turn now, or nothing is sent ahead (a turn taken is counted as used).
+	const std::string cls = RateClassOf(PathOf(req.url));
+	if (const RateBudget *budget = cfg_.rate_limits.Find(cls)) {
+		long long now = MonotonicMs();
+		if (limiter_->Reserve(RateKey(cls), *budget, now, now) > now)
+			return give_up();
+	}
+	// A copy is parsed when the text is kept in the result cache.
+	pf.parse = cacheable ? Prefetch::Parse::kCopy : Prefetch::Parse::kInPlace;
+	if (!pf.Start(req))
+		return give_up();
+	stats.calls++;
+	Count(cfg_.server_name, cls, kCountCalls);
+	pf.tag = claimed ? path_and_query + '\n' + scope : std::string();
+	return true;
+}
+
+void
+BankClient::DropAhead(Prefetch &pf) noexcept
+{
+	if (!pf.Held())
+		return;
+	std::string tag = std::move(pf.tag);
+	pf.Cancel();
+	if (tag.empty() || !cfg_.fetch_claims)
+		return;
+	try {
+		size_t nl = tag.rfind('\n');
+		cfg_.fetch_claims->Release(CacheKey(tag.substr(0, nl), tag.substr(nl + 1)));
+	} catch (...) {
+		// released at the end of the transaction
+	}
 }
 
 HttpResponse
@@ -624,7 +758,8 @@ BankClient::PostAny(const std::string &path, const std::string &json_body, const
 }
 
 HttpResponse
-BankClient::Authorized(HttpRequest req, const std::string &scope, Waiter &waiter, CallStats &stats, Retry retry)
+BankClient::Authorized(HttpRequest req, const std::string &scope, Waiter &waiter, CallStats &stats, Retry retry,
+                       Prefetch *ahead)
 {
 	if (!cfg_.conta_corrente.empty())
 		req.headers.push_back("x-conta-corrente: " + cfg_.conta_corrente);
@@ -632,7 +767,7 @@ BankClient::Authorized(HttpRequest req, const std::string &scope, Waiter &waiter
 		std::vector<std::string> headers = req.headers;
 		std::string token = GetToken(scope, waiter, stats);
 		req.headers.push_back("Authorization: Bearer " + token);
-		HttpResponse resp = Send(req, waiter, stats, retry);
+		HttpResponse resp = Send(req, waiter, stats, retry, ahead);
 		req.headers = std::move(headers);
 		if (resp.status == 401 && renewal == 0) {
 			tokens_->Forget(TokenKey(scope), token);  // revoked or expired early: renew once
@@ -671,9 +806,12 @@ BankClient::GetCached(const std::string &path_and_query, const std::string &scop
                       CallStats &stats, Retry retry, CachedGet &c)
 {
 	c.hit = false;
-	if (!Cacheable(path_and_query, retry)) {
+	const bool cacheable = Cacheable(path_and_query, retry);
+	if (c.ahead)  // a copy is parsed when the text is kept in the cache
+		c.ahead->parse = cacheable ? Prefetch::Parse::kCopy : Prefetch::Parse::kInPlace;
+	if (!cacheable) {
 		c.run = 0;
-		return GetAny(path_and_query, scope, waiter, stats, retry);
+		return GetVia(path_and_query, scope, waiter, stats, retry, c.ahead);
 	}
 	const Digest key = CacheKey(path_and_query, scope);
 	const long ttl_closed = std::max(cfg_.cache_ttl_ms, cfg_.cache_ttl_closed_ms);
@@ -722,7 +860,7 @@ BankClient::GetCached(const std::string &path_and_query, const std::string &scop
 	meta.run = c.run != 0 ? c.run : meta.fetched_ms * 1048576 + (getpid() & 1048575);
 	std::exception_ptr failure;
 	try {
-		resp = GetAny(path_and_query, scope, waiter, stats, retry);
+		resp = GetVia(path_and_query, scope, waiter, stats, retry, c.ahead);
 	} catch (...) {
 		failure = std::current_exception();
 	}

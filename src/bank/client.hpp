@@ -7,9 +7,11 @@
 #include "bank/error.hpp"
 #include "bank/http.hpp"
 #include "bank/limits.hpp"
+#include "bank/prefetch.hpp"
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,7 @@ struct ServerConfig {
 	ResponseCache *cache = nullptr;    // shared (preloaded) or this process's
 	FetchClaims *fetch_claims = nullptr;  // one fetch per key across backends (preloaded), else none
 	std::string cache_scope;           // whose answers (database and user mapping): never shared across
+	bool prefetch = true;              // server option prefetch: SendAhead sends at all
 };
 
 // Counters a scan reports in EXPLAIN ANALYZE.
@@ -56,6 +59,10 @@ struct CachedGet {
 	bool closed = false;  // in: the answer covers only days before today in Brasília
 	long long run = 0;    // in: 0 for a first page, else the run of its first page; out: this page's run
 	bool hit = false;     // out: served from the cache
+	// in: the scan's row-page thread. A request it sent ahead (BankClient::SendAhead) is
+	// used when it is this very request; otherwise this request goes by that thread, which
+	// parses a 2xx answer too (Prefetch::TakePage).
+	Prefetch *ahead = nullptr;
 };
 
 // How often the HTTP client may send one request; every request states it.
@@ -130,6 +137,20 @@ public:
 	void AbandonRun(const std::string &path_and_query, const std::string &scope);
 	bool Cacheable(const std::string &path_and_query, Retry retry) const;
 
+	// Sends GET path_and_query (a row page; run as CachedGet's) ahead on pf's thread, as
+	// GetCached would send it, when that can be done now without waiting for anything: no
+	// answer in the cache, no other backend fetching it, a token at hand, the rate limit's
+	// turn free. The call is counted now, and a 2xx answer is parsed on the thread too
+	// (Prefetch::TakePage). False when nothing was sent.
+	bool SendAhead(Prefetch &pf, const std::string &path_and_query, const std::string &scope, CallStats &stats,
+	               long long run);
+	// Stops a request sent ahead that will not be used, and gives up its fetch claim.
+	void DropAhead(Prefetch &pf) noexcept;
+	// A row pages' thread and connection for one scan, kept warm between scans: Return
+	// stops whatever it still has in flight (never throws; no call is made).
+	std::unique_ptr<Prefetch> BorrowPrefetch();
+	void ReturnPrefetch(std::unique_ptr<Prefetch> pf) noexcept;
+
 	// The bank account this client reads (base URL, client_id and conta_corrente): user
 	// mappings that agree on all three share the account's one statement scroll.
 	const std::string &
@@ -173,10 +194,16 @@ private:
 	HttpRequest TokenRequest(const std::string &scope) const;
 	Digest TokenKey(const std::string &scope) const;
 	Digest CacheKey(const std::string &path_and_query, const std::string &scope) const;
-	HttpResponse Send(const HttpRequest &req, Waiter &waiter, CallStats &stats, Retry retry);
+	HttpResponse GetVia(const std::string &path_and_query, const std::string &scope, Waiter &waiter,
+	                    CallStats &stats, Retry retry, Prefetch *ahead);
+	// ahead: a row pages' thread. A request it sent ahead is taken instead of sending req when
+	// it is req; otherwise req is sent by that thread (so its page's memory is the thread's).
+	HttpResponse Send(const HttpRequest &req, Waiter &waiter, CallStats &stats, Retry retry,
+	                  Prefetch *ahead = nullptr);
 	// req with a token for `scope` and x-conta-corrente, renewed once on a 401.
 	HttpResponse Authorized(HttpRequest req, const std::string &scope, Waiter &waiter, CallStats &stats,
-	                        Retry retry);
+	                        Retry retry, Prefetch *ahead = nullptr);
+	Digest RateKey(const std::string &cls) const;
 	// Waits for the client-side rate limit of the request's endpoint; fails at once when the
 	// wait would outlast the statement (statement_timeout).
 	void WaitTurn(const HttpRequest &req, Waiter &waiter, CallStats &stats);
@@ -184,6 +211,7 @@ private:
 
 	ServerConfig cfg_;
 	HttpClient http_;
+	std::vector<std::unique_ptr<Prefetch>> idle_prefetch_;  // at most kIdlePrefetch
 	LocalTokenStore own_tokens_;  // by credential and scope set, when not shared
 	TokenStore *tokens_;
 	RateLimiter *limiter_;

@@ -200,8 +200,29 @@ ParseRetryAfter(const char *value, size_t len)
 size_t
 HttpClient::HeaderCallback(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-	auto *resp = static_cast<HttpResponse *>(userdata);
+	auto *self = static_cast<HttpClient *>(userdata);
+	HttpResponse *resp = self->response_;
 	size_t n = size * nmemb;
+	// Content-Length: the body's room at once (within the cap), not grown a few kB at a time.
+	static const char kLength[] = "content-length:";
+	if (n > sizeof kLength - 1 && n < 64) {
+		bool match = true;
+		for (size_t i = 0; i < sizeof kLength - 1 && match; i++)
+			match = std::tolower(static_cast<unsigned char>(ptr[i])) == kLength[i];
+		long long len = 0;
+		size_t i = sizeof kLength - 1;
+		while (match && i < n && (ptr[i] == ' ' || ptr[i] == '\t'))
+			i++;
+		for (; match && i < n && std::isdigit(static_cast<unsigned char>(ptr[i])) && len <= self->max_response_bytes_; i++)
+			len = len * 10 + (ptr[i] - '0');
+		if (match && len > 0 && len <= self->max_response_bytes_) {
+			try {
+				resp->body.reserve(static_cast<size_t>(len));
+			} catch (...) {
+				// the write callback grows it, or fails the transfer
+			}
+		}
+	}
 	static const char kRetry[] = "retry-after:";
 	if (n > sizeof kRetry - 1) {
 		bool match = true;
@@ -243,7 +264,7 @@ HttpClient::ProgressCallback(void *clientp, curl_off_t, curl_off_t, curl_off_t, 
 }
 
 void
-HttpClient::Configure(const HttpRequest &req, HttpResponse &resp, curl_slist *headers)
+HttpClient::Configure(const HttpRequest &req, curl_slist *headers)
 {
 	CURL *e = easy_;
 	SetOpt(e, CURLOPT_URL, req.url.c_str());
@@ -284,7 +305,7 @@ HttpClient::Configure(const HttpRequest &req, HttpResponse &resp, curl_slist *he
 	SetOpt(e, CURLOPT_WRITEFUNCTION, &HttpClient::WriteCallback);
 	SetOpt(e, CURLOPT_WRITEDATA, this);
 	SetOpt(e, CURLOPT_HEADERFUNCTION, &HttpClient::HeaderCallback);
-	SetOpt(e, CURLOPT_HEADERDATA, &resp);
+	SetOpt(e, CURLOPT_HEADERDATA, this);
 	SetOpt(e, CURLOPT_XFERINFOFUNCTION, &HttpClient::ProgressCallback);
 	SetOpt(e, CURLOPT_XFERINFODATA, this);
 	SetOpt(e, CURLOPT_NOPROGRESS, 0L);
@@ -299,11 +320,13 @@ HttpClient::Configure(const HttpRequest &req, HttpResponse &resp, curl_slist *he
 }
 
 HttpResponse
-HttpClient::Perform(const HttpRequest &req, Waiter &waiter)
+HttpClient::Perform(const HttpRequest &req, Waiter &waiter, std::string buffer)
 {
 	if (!multi_)
 		Open();
 	HttpResponse resp;
+	resp.body = std::move(buffer);
+	resp.body.clear();
 	SlistOwner headers;
 	for (const auto &h : req.headers)
 		headers.Append(h);
@@ -314,7 +337,7 @@ HttpClient::Perform(const HttpRequest &req, Waiter &waiter)
 	curl_easy_reset(easy_);
 	errbuf_[0] = '\0';
 	last_failure_ = TransportFailure::kNone;
-	Configure(req, resp, headers.list);
+	Configure(req, headers.list);
 
 	if (curl_multi_add_handle(multi_, easy_) != CURLM_OK)
 		throw Error(sqlstate::kInternal, "could not start an HTTP transfer");

@@ -98,7 +98,8 @@ public:
 
 	// Performs one request. Throws pix::Error (HV00N) on a transport failure and
 	// pix::Interrupted when the waiter reports an interrupt. HTTP errors are returned.
-	HttpResponse Perform(const HttpRequest &req, Waiter &waiter);
+	// `buffer`: storage to receive the body into (its contents are dropped, its capacity kept).
+	HttpResponse Perform(const HttpRequest &req, Waiter &waiter, std::string buffer = {});
 
 	const TlsConfig &
 	Tls() const
@@ -115,7 +116,7 @@ public:
 private:
 	void Open();
 	void Close();
-	void Configure(const HttpRequest &req, HttpResponse &resp, curl_slist *headers);
+	void Configure(const HttpRequest &req, curl_slist *headers);
 	[[noreturn]] void ThrowTransport(CURLcode code, const HttpRequest &req);
 	[[noreturn]] void ThrowTooLarge(const HttpRequest &req);
 

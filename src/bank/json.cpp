@@ -98,6 +98,29 @@ Page::Release()
 	doc_.GetAllocator().Clear();
 }
 
+void
+Page::Clear() noexcept
+{
+	Release();
+	std::string().swap(body_);
+	std::vector<const char *>().swap(numbers_);
+}
+
+std::string
+Page::TakeText() noexcept
+{
+	Release();
+	return std::move(body_);
+}
+
+void
+Page::Swap(Page &other) noexcept
+{
+	body_.swap(other.body_);
+	doc_.Swap(other.doc_);
+	numbers_.swap(other.numbers_);
+}
+
 namespace {
 
 void

@@ -132,6 +132,11 @@ public:
 	// Frees the page's tree before the next page is downloaded (so that a scan holds one
 	// tree, not two). Values taken from it are invalid afterwards.
 	void Release();
+	// Frees the tree and the text.
+	void Clear() noexcept;
+	// Frees the tree and hands over the text's storage (to receive another answer into).
+	std::string TakeText() noexcept;
+	void Swap(Page &other) noexcept;
 	rapidjson::Document &
 	Doc()
 	{

@@ -214,6 +214,7 @@ RowSource::RowSource(BankClient &client, RequestPlan plan, CallStats &stats)
 
 RowSource::~RowSource()
 {
+	client_.ReturnPrefetch(std::move(ahead_));  // stops a request in flight: no call here
 	// No request here (it would need the Waiter, and this may run during an abort): an
 	// unfinished scroll is left abandoned, for this backend's next scroll to read to its end.
 	if (!account_.empty()) {
@@ -228,6 +229,8 @@ RowSource::Finish(Waiter &waiter)
 {
 	finished_ = true;
 	rows_ = nullptr;
+	if (ahead_)
+		client_.DropAhead(*ahead_);
 	AbandonRun();  // nothing once the run was read to its end
 	if (account_.empty())
 		return;
@@ -336,9 +339,12 @@ RowSource::Query(bool scroll) const
 }
 
 void
-RowSource::CheckBudget() const
+RowSource::CheckBudget(const std::string &next) const
 {
 	long long api_calls = stats_.calls - stats_.tokens;
+	// The call sent ahead is counted already: when it is the next one, it is not one more.
+	if (!next.empty() && ahead_ && ahead_->Held() && ahead_->Url() == client_.Config().base_url + next)
+		api_calls--;
 	if (plan_.max_calls > 0 && api_calls >= plan_.max_calls)
 		throw Error(sqlstate::kTooManyRequests,
 		            "the scan of endpoint \"" + std::string(plan_.endpoint->name) + "\" reached max_calls (" +
@@ -352,7 +358,10 @@ RowSource::Parse(std::string &&body)
 {
 	rows_ = nullptr;
 	next_row_ = 0;
-	answer_.Parse(std::move(body));
+	// A row page is parsed on the thread that received it (while the rows before it were
+	// converted, when it was sent ahead).
+	if (!ahead_ || ahead_->TakePage(answer_) != Prefetch::Taken::kPage)
+		answer_.Parse(std::move(body));
 	if (!answer_.Doc().IsObject())
 		throw Error(sqlstate::kReplyHandle, "the bank's answer is not a JSON object");
 }
@@ -413,12 +422,12 @@ RowSource::FetchPage(Waiter &waiter)
 
 	for (;;) {
 		// Scroll pages are not retried: the bank's cursor may already have moved.
-		CheckBudget();
+		const std::string path = ep.http_path + Query(scroll_);
+		CheckBudget(path);
 		rows_ = nullptr;
 		answer_.Release();  // the previous page's rows are used up
-		HttpResponse r = scroll_ ? client_.Get(ep.http_path + Query(true), ep.scope, waiter, stats_, Retry::kOnce)
-		                         : GetPage(ep.http_path + Query(false), page_ == 0,
-		                                   windows_[window_].last < plan_.closed_before, waiter);
+		HttpResponse r = scroll_ ? client_.Get(path, ep.scope, waiter, stats_, Retry::kOnce)
+		                         : GetPage(path, page_ == 0, windows_[window_].last < plan_.closed_before, waiter);
 		Parse(std::move(r.body));
 		stats_.pages++;
 		client_.CountPage(ep.http_path);
@@ -582,8 +591,9 @@ RowSource::FetchListPage(Waiter &waiter)
 	bool opened;
 	if (!NextWindow(&opened))
 		return false;
-	CheckBudget();
-	HttpResponse r = GetPage(ep.http_path + Query(false), page_ == 0, false, waiter);
+	const std::string path = ep.http_path + Query(false);
+	CheckBudget(path);
+	HttpResponse r = GetPage(path, page_ == 0, false, waiter);
 	Parse(std::move(r.body));
 	stats_.pages++;
 	client_.CountPage(ep.http_path);
@@ -633,7 +643,12 @@ RowSource::GetPage(const std::string &path_and_query, bool first, bool closed, W
 	CachedGet cached;
 	cached.closed = closed;
 	cached.run = first ? 0 : run_;
+	if (!ahead_)
+		ahead_ = client_.BorrowPrefetch();
+	cached.ahead = ahead_.get();
 	HttpResponse r = client_.GetCached(path_and_query, ep.scope, waiter, stats_, Retry::kRead, cached);
+	if (ahead_)
+		client_.DropAhead(*ahead_);  // sent ahead for another request (which this one was not)
 	if (r.status < 200 || r.status >= 300)
 		throw HttpError(r, "GET " + std::string(ep.http_path), ep.scope);
 	if (first)
@@ -683,11 +698,48 @@ RowSource::Next(Waiter &waiter)
 		return &answer_.Doc();
 	}
 	for (;;) {
-		if (rows_ && next_row_ < rows_->Size())
+		if (rows_ && next_row_ < rows_->Size()) {
+			if (next_row_ == ahead_at_)
+				SendAhead();
 			return &(*rows_)[next_row_++];
+		}
+		// A scan that read a page to its end reads on: from then on the next request goes
+		// ahead as soon as a page arrives; before, once half of the first page is read (a
+		// LIMIT that stops early in it makes no call it does not use).
+		streaming_ = streaming_ || (rows_ && rows_->Size() > 0);
 		if (!FetchPage(waiter))
 			return nullptr;
+		ahead_at_ = rows_ && !streaming_ ? rows_->Size() / 2 : 0;
 	}
+}
+
+// The request FetchPage will make next, sent ahead: the next page of this window or the
+// first of the next window, for statement pages and API Pix lists. Nothing for scrolls
+// (their next request is told by this page's scrollId, and is never repeated), lookups by
+// key, single objects, or when max_calls leaves no call to spare.
+void
+RowSource::SendAhead()
+{
+	const EndpointDef &ep = *plan_.endpoint;
+	if (finished_ || scroll_ || plan_.by_key || !window_open_ ||
+	    (ep.paging != Paging::kStatement && ep.paging != Paging::kPaginacao))
+		return;
+	if (plan_.max_calls > 0 && stats_.calls - stats_.tokens >= plan_.max_calls)
+		return;
+	size_t w = window_;
+	int page = page_;
+	if (window_done_) {
+		if (window_ + 1 >= windows_.size())
+			return;
+		w = window_ + 1;
+		page = 0;
+	}
+	if (ep.paging == Paging::kStatement && page > 0 && static_cast<long long>(page) * plan_.page_size >= kTraditionalLimit)
+		return;  // FetchPage refuses it
+	if (!ahead_)
+		ahead_ = client_.BorrowPrefetch();
+	client_.SendAhead(*ahead_, std::string(ep.http_path) + "?" + plan_.PageQuery(windows_[w], page), ep.scope, stats_,
+	                  page == 0 ? 0 : run_);
 }
 
 RowExtractor::RowExtractor(std::vector<ColumnSpec> columns)

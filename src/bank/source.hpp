@@ -106,7 +106,9 @@ public:
 private:
 	bool FetchPage(Waiter &waiter);
 	std::string Query(bool scroll) const;
-	void CheckBudget() const;  // throws when the plan's max_calls is used up
+	// Throws when the plan's max_calls is used up before the call of path_and_query `next`
+	// (empty: not a call that can have been sent ahead).
+	void CheckBudget(const std::string &next = {}) const;
 	void Parse(std::string &&body);
 	void AcquireScroll(Waiter &waiter, long long total);
 	void ScrollPage(rapidjson::SizeType n);
@@ -119,6 +121,8 @@ private:
 	void CompleteRun();
 	void AbandonRun();  // the current window's run will not be completed
 	void CheckWindowCount(const char *what, const std::string &where) const;
+	// Sends the request the next FetchPage will make ahead, when there is one that can be told now.
+	void SendAhead();
 
 	BankClient &client_;
 	RequestPlan plan_;
@@ -145,6 +149,9 @@ private:
 	long long window_rows_ = 0;     // rows the window's pages gave so far
 	std::string run_first_;         // the current window's first page (result cache)
 	long long run_ = 0;             // the cache run of the current window's pages, 0 none
+	std::unique_ptr<Prefetch> ahead_;  // the thread that receives and parses the row pages
+	rapidjson::SizeType ahead_at_ = 0;  // the row of the current page at which to send it
+	bool streaming_ = false;            // a page was read to its end
 };
 
 struct Cell {

@@ -232,6 +232,17 @@ public:
 		return hit;
 	}
 
+	bool
+	Has(const Digest &key, long long now_ms, long ttl_ms, long ttl_closed_ms, long long run) override
+	{
+		Lock();
+		int i = Lookup(key);
+		bool has = i >= 0 && CacheFresh(entries[i].meta, now_ms, ttl_ms, ttl_closed_ms) &&
+		           (run == 0 ? entries[i].meta.complete : entries[i].meta.run == run);
+		LWLockRelease(area->lock);
+		return has;
+	}
+
 	void
 	Store(const Digest &key, const std::string &body, const CacheMeta &meta) override
 	{

@@ -105,9 +105,47 @@ ToTimestampTz(const char *s, size_t len, pg_tz *tz)
 	return TimestampTzGetDatum(result);
 }
 
+#if PG_VERSION_NUM >= 140000
+// "-123.45" or "24,90" with at most 18 digits: the number made from its digits and scale,
+// exactly what numeric_in makes of it (same value and display scale). False for anything
+// else (exponents, signs other than a leading '-', spaces), which numeric_in reads.
+bool
+SmallDecimal(const char *s, size_t len, Numeric *out)
+{
+	bool negative = len > 0 && s[0] == '-';
+	size_t i = negative ? 1 : 0;
+	int64 v = 0;
+	int digits = 0, scale = -1;
+	for (; i < len; i++) {
+		char ch = s[i];
+		if (ch >= '0' && ch <= '9') {
+			if (++digits > 18)
+				return false;
+			v = v * 10 + (ch - '0');
+			if (scale >= 0)
+				scale++;
+		} else if ((ch == '.' || ch == ',') && scale < 0) {
+			scale = 0;
+		} else {
+			return false;
+		}
+	}
+	// A digit before the point and after it when there is one: "5." and ".5" go to numeric_in.
+	if (digits == 0 || scale == 0 || (scale > 0 && !isdigit(static_cast<unsigned char>(s[negative ? 1 : 0]))))
+		return false;
+	*out = int64_div_fast_to_numeric(negative ? -v : v, scale < 0 ? 0 : scale);
+	return true;
+}
+#endif
+
 Datum
 ToNumeric(const ColumnConv *c, const char *s, size_t len)
 {
+#if PG_VERSION_NUM >= 140000
+	Numeric fast;
+	if (c->typmod < 0 && SmallDecimal(s, len, &fast))
+		return NumericGetDatum(fast);
+#endif
 	// Some answers use a decimal comma ("24,90"); accept it when there is no point.
 	if (memchr(s, ',', len) && !memchr(s, '.', len)) {
 		char *copy = pnstrdup(s, len);
@@ -159,88 +197,170 @@ JsonbString(JsonbValue *jv, const rapidjson::Value &v)
 }
 
 Numeric
-JsonbNumber(const char *text)
+JsonbNumber(const char *s, size_t len)
 {
-	return DatumGetNumeric(
-	    DirectFunctionCall3(numeric_in, CStringGetDatum(text), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+#if PG_VERSION_NUM >= 140000
+	Numeric fast;
+	if (SmallDecimal(s, len, &fast))
+		return fast;
+#endif
+	return DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(pnstrdup(s, len)),
+	                                           ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
 }
 
+// The numeric of a JSON number: the bank's digits (not NUL-terminated in the page), or the
+// text of a number added to the page after parsing (none today); never one through a double.
+Numeric
+JsonbNumeric(const rapidjson::Value &v)
+{
+	if (v.IsString())
+		return JsonbNumber(v.GetString(), v.GetStringLength());
+	char buf[32];
+	if (v.IsInt64())
+		snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v.GetInt64()));
+	else if (v.IsUint64())
+		snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(v.GetUint64()));
+	else
+		elog(ERROR, "pix_fdw: a JSON number without its text");
+	return JsonbNumber(buf, strlen(buf));
+}
+
+// jsonb's binary form written straight from the page: what jsonb_in builds from the same text
+// (convertToJsonb of its tree). Objects keep one pair per key, the last of equal keys, sorted
+// shorter keys first and then bytewise; every JB_OFFSET_STRIDE-th entry holds the end offset
+// instead of a length; numerics and containers start int-aligned. Only trivially destructible
+// locals: PostgreSQL may raise an error in any of these frames.
 void
-JsonbScalar(JsonbValue *jv, const rapidjson::Value &v, const json::Page &page)
+PadToInt(StringInfo b)
 {
-	if (v.IsString()) {
-		if (!page.IsNumber(v)) {
-			JsonbString(jv, v);
-			return;
-		}
-		jv->type = jbvNumeric;  // the bank's digits (not NUL-terminated in the page)
-		jv->val.numeric = JsonbNumber(pnstrdup(v.GetString(), v.GetStringLength()));
-	} else if (v.IsBool()) {
-		jv->type = jbvBool;
-		jv->val.boolean = v.GetBool();
-	} else if (v.IsNull()) {
-		jv->type = jbvNull;
-	} else {
-		// A number added to the page after parsing (none today); never one through a double.
-		char buf[32];
-		if (v.IsInt64())
-			snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v.GetInt64()));
-		else if (v.IsUint64())
-			snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(v.GetUint64()));
-		else
-			elog(ERROR, "pix_fdw: a JSON number without its text");
-		jv->type = jbvNumeric;
-		jv->val.numeric = JsonbNumber(buf);
-	}
+	static const char zeros[4] = {0, 0, 0, 0};
+	int pad = INTALIGN(b->len) - b->len;
+	if (pad > 0)
+		appendBinaryStringInfo(b, zeros, pad);
 }
 
-// Pushes v (a value of an object, or an element of an array: `as`); returns what
-// pushJsonbValue returns (the finished jsonb value when v was the outermost container).
-// Only trivially destructible locals: PostgreSQL may raise an error in any of these frames.
-JsonbValue *
-PushJsonb(JsonbParseState **state, const rapidjson::Value &v, const json::Page &page, JsonbIteratorToken as)
+int
+ReserveEntries(StringInfo b, int n)
+{
+	int at = b->len;
+	enlargeStringInfo(b, n * static_cast<int>(sizeof(JEntry)));
+	b->len += n * static_cast<int>(sizeof(JEntry));
+	b->data[b->len] = '\0';
+	return at;
+}
+
+// Sets entry i of the container whose entries start at `entries`, with `total` the length of
+// the data of entries 0..i.
+void
+SetEntry(StringInfo b, int entries, int i, JEntry meta, uint32 *total)
+{
+	*total += JBE_OFFLENFLD(meta);
+	if (*total > JENTRY_OFFLENMASK)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+		                errmsg("total size of jsonb array elements exceeds the maximum of %d bytes", JENTRY_OFFLENMASK)));
+	if (i % JB_OFFSET_STRIDE == 0)
+		meta = (meta & JENTRY_TYPEMASK) | *total | JENTRY_HAS_OFF;
+	memcpy(b->data + entries + i * sizeof(JEntry), &meta, sizeof(JEntry));
+}
+
+JEntry EncodeJsonb(StringInfo b, const rapidjson::Value &v, const json::Page &page);
+
+JEntry
+EncodeString(StringInfo b, const JsonbValue &s)
+{
+	appendBinaryStringInfo(b, s.val.string.val, s.val.string.len);
+	return static_cast<JEntry>(s.val.string.len);
+}
+
+JEntry
+EncodeObject(StringInfo b, const rapidjson::Value &v, const json::Page &page)
+{
+	rapidjson::SizeType n = v.MemberCount();
+	JsonbValue small_keys[32];
+	rapidjson::SizeType small_order[32];
+	JsonbValue *keys = n <= 32 ? small_keys : static_cast<JsonbValue *>(palloc(n * sizeof(JsonbValue)));
+	rapidjson::SizeType *order =
+	    n <= 32 ? small_order : static_cast<rapidjson::SizeType *>(palloc(n * sizeof(rapidjson::SizeType)));
+	auto members = v.MemberBegin();
+	// A stable insertion sort of the keys (as stored: server encoding) in jsonb's order.
+	for (rapidjson::SizeType i = 0; i < n; i++) {
+		JsonbString(&keys[i], members[i].name);
+		rapidjson::SizeType j = i;
+		for (; j > 0; j--) {
+			const JsonbValue &a = keys[order[j - 1]], &k = keys[i];
+			if (a.val.string.len < k.val.string.len ||
+			    (a.val.string.len == k.val.string.len &&
+			     memcmp(a.val.string.val, k.val.string.val, k.val.string.len) <= 0))
+				break;
+			order[j] = order[j - 1];
+		}
+		order[j] = i;
+	}
+	// Of equal keys (adjacent now, in the page's order) the last one stays.
+	rapidjson::SizeType pairs = 0;
+	for (rapidjson::SizeType i = 0; i < n; i++) {
+		const JsonbValue &k = keys[order[i]];
+		if (i + 1 < n) {
+			const JsonbValue &next = keys[order[i + 1]];
+			if (next.val.string.len == k.val.string.len && memcmp(next.val.string.val, k.val.string.val, k.val.string.len) == 0)
+				continue;
+		}
+		order[pairs++] = order[i];
+	}
+	int base = b->len;
+	PadToInt(b);
+	uint32 header = static_cast<uint32>(pairs) | JB_FOBJECT;
+	appendBinaryStringInfo(b, reinterpret_cast<const char *>(&header), sizeof header);
+	int entries = ReserveEntries(b, static_cast<int>(pairs) * 2);
+	uint32 total = 0;
+	for (rapidjson::SizeType i = 0; i < pairs; i++)
+		SetEntry(b, entries, static_cast<int>(i), EncodeString(b, keys[order[i]]), &total);
+	for (rapidjson::SizeType i = 0; i < pairs; i++)
+		SetEntry(b, entries, static_cast<int>(i + pairs), EncodeJsonb(b, members[order[i]].value, page), &total);
+	if (keys != small_keys) {
+		pfree(keys);
+		pfree(order);
+	}
+	return JENTRY_ISCONTAINER | static_cast<JEntry>(b->len - base);
+}
+
+JEntry
+EncodeArray(StringInfo b, const rapidjson::Value *elems, rapidjson::SizeType n, bool raw_scalar, const json::Page &page)
+{
+	int base = b->len;
+	PadToInt(b);
+	uint32 header = static_cast<uint32>(n) | JB_FARRAY | (raw_scalar ? JB_FSCALAR : 0);
+	appendBinaryStringInfo(b, reinterpret_cast<const char *>(&header), sizeof header);
+	int entries = ReserveEntries(b, static_cast<int>(n));
+	uint32 total = 0;
+	for (rapidjson::SizeType i = 0; i < n; i++)
+		SetEntry(b, entries, static_cast<int>(i), EncodeJsonb(b, elems[i], page), &total);
+	return JENTRY_ISCONTAINER | static_cast<JEntry>(b->len - base);
+}
+
+JEntry
+EncodeJsonb(StringInfo b, const rapidjson::Value &v, const json::Page &page)
 {
 	check_stack_depth();
-	if (v.IsObject()) {
-		// Keys pushed in jsonb's order (shorter first, then bytewise; a stable insertion sort,
-		// so duplicates keep theirs), which leaves uniqueifyJsonbObject's qsort a check that
-		// they are sorted. With duplicate keys it really sorts: the last one still wins.
-		rapidjson::SizeType n = v.MemberCount();
-		JsonbValue small_keys[32];
-		rapidjson::SizeType small_order[32];
-		JsonbValue *keys = n <= 32 ? small_keys : static_cast<JsonbValue *>(palloc(n * sizeof(JsonbValue)));
-		rapidjson::SizeType *order =
-		    n <= 32 ? small_order : static_cast<rapidjson::SizeType *>(palloc(n * sizeof(rapidjson::SizeType)));
-		auto members = v.MemberBegin();
-		for (rapidjson::SizeType i = 0; i < n; i++) {
-			JsonbString(&keys[i], members[i].name);
-			rapidjson::SizeType j = i;
-			for (; j > 0; j--) {
-				const JsonbValue &a = keys[order[j - 1]], &b = keys[i];
-				if (a.val.string.len < b.val.string.len ||
-				    (a.val.string.len == b.val.string.len &&
-				     memcmp(a.val.string.val, b.val.string.val, b.val.string.len) <= 0))
-					break;
-				order[j] = order[j - 1];
-			}
-			order[j] = i;
-		}
-		pushJsonbValue(state, WJB_BEGIN_OBJECT, nullptr);
-		for (rapidjson::SizeType i = 0; i < n; i++) {
-			pushJsonbValue(state, WJB_KEY, &keys[order[i]]);
-			PushJsonb(state, members[order[i]].value, page, WJB_VALUE);
-		}
-		return pushJsonbValue(state, WJB_END_OBJECT, nullptr);
+	if (v.IsObject())
+		return EncodeObject(b, v, page);
+	if (v.IsArray())
+		return EncodeArray(b, v.Begin(), v.Size(), false, page);
+	if (v.IsNull())
+		return JENTRY_ISNULL;
+	if (v.IsBool())
+		return v.GetBool() ? JENTRY_ISBOOL_TRUE : JENTRY_ISBOOL_FALSE;
+	if (v.IsString() && !page.IsNumber(v)) {
+		JsonbValue s;
+		JsonbString(&s, v);
+		return EncodeString(b, s);
 	}
-	if (v.IsArray()) {
-		pushJsonbValue(state, WJB_BEGIN_ARRAY, nullptr);
-		for (auto e = v.Begin(); e != v.End(); ++e)
-			PushJsonb(state, *e, page, WJB_ELEM);
-		return pushJsonbValue(state, WJB_END_ARRAY, nullptr);
-	}
-	JsonbValue jv;
-	JsonbScalar(&jv, v, page);
-	return pushJsonbValue(state, as, &jv);
+	Numeric num = JsonbNumeric(v);
+	int pad = INTALIGN(b->len) - b->len;
+	PadToInt(b);
+	int len = static_cast<int>(VARSIZE_ANY(num));
+	appendBinaryStringInfo(b, reinterpret_cast<const char *>(num), len);
+	return JENTRY_ISNUMERIC | static_cast<JEntry>(pad + len);
 }
 
 }  // namespace
@@ -248,23 +368,15 @@ PushJsonb(JsonbParseState **state, const rapidjson::Value &v, const json::Page &
 Datum
 JsonbFromValue(const rapidjson::Value &v, const json::Page &page)
 {
-	JsonbParseState *state = nullptr;
-	JsonbValue *res;
-	if (v.IsObject() || v.IsArray()) {
-		res = PushJsonb(&state, v, page, WJB_VALUE);
-	} else {
-		// A scalar: a one-element raw-scalar array, as jsonb_in makes it.
-		JsonbValue va;
-		va.type = jbvArray;
-		va.val.array.rawScalar = true;
-		va.val.array.nElems = 1;
-		pushJsonbValue(&state, WJB_BEGIN_ARRAY, &va);
-		JsonbValue jv;
-		JsonbScalar(&jv, v, page);
-		pushJsonbValue(&state, WJB_ELEM, &jv);
-		res = pushJsonbValue(&state, WJB_END_ARRAY, nullptr);
-	}
-	return JsonbPGetDatum(JsonbValueToJsonb(res));
+	StringInfoData b;
+	initStringInfo(&b);
+	ReserveEntries(&b, 1);  // the varlena header's room (4 bytes, as one entry)
+	if (v.IsObject() || v.IsArray())
+		(void) EncodeJsonb(&b, v, page);
+	else
+		(void) EncodeArray(&b, &v, 1, true, page);  // a scalar: a one-element raw-scalar array
+	SET_VARSIZE(b.data, b.len);
+	return PointerGetDatum(b.data);
 }
 
 const char *
@@ -274,16 +386,19 @@ ServerText(const char *s, size_t *len)
 		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 		                errmsg("a value in the bank's answer is too long (%zu bytes)", *len)));
 	int n = static_cast<int>(*len);
-	if (!PlainAscii(s, *len) && !pg_verify_mbstr(PG_UTF8, s, n, true)) {
+	bool ascii = PlainAscii(s, *len);
+	if (!ascii && !pg_verify_mbstr(PG_UTF8, s, n, true)) {
 		if (memchr(s, '\0', *len))
 			ereport(ERROR, (errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
 			                errmsg("the bank's text contains a NUL character (\\u0000)"),
 			                errdetail("PostgreSQL text cannot hold NUL characters.")));
 		(void) pg_verify_mbstr(PG_UTF8, s, n, false);  // "invalid byte sequence for encoding "UTF8": 0x.."
 	}
+	if (ascii)
+		return s;  // the common case: ASCII is the same text in every server encoding
 	int db = GetDatabaseEncoding();
 	if (db == PG_UTF8 || db == PG_SQL_ASCII)
-		return s;  // the common case: validated, not copied
+		return s;  // validated, not copied
 	// Reports characters the server encoding lacks ("... has no equivalent in encoding ...").
 	char *converted = pg_any_to_server(s, n, PG_UTF8);
 	if (converted != s)

@@ -43,6 +43,7 @@ struct ServerOptions {
 	const char *max_response_size;
 	const char *rate_limits;
 	const char *cache_ttl, *cache_ttl_closed;
+	const char *prefetch;
 	Oid serverid;
 	Oid umid;
 	const char *servername;

@@ -34,6 +34,8 @@ const OptionDef kOptions[] = {
      "a duration such as '60 s' or '5 min' ('0' turns the result cache off): how long an answer is reused"},
     {"cache_ttl_closed", ForeignServerRelationId, false,
      "a duration such as '1 h' or '60 min': how long a statement answer of days before today is reused"},
+    {"prefetch", ForeignServerRelationId, false,
+     "'on' (the default) or 'off': whether a scan sends its next page's request while it reads this page"},
     {"max_valor", ForeignServerRelationId, false,
      "a positive amount with at most two decimals, such as '5000.00': the largest single payment pix_fdw.pay() "
      "queues"},
@@ -276,6 +278,10 @@ ValidateValue(const OptionDef &o, const char *value)
 			NeedsUnit(o, value, true);
 		if (ParseSizeBytes(value) < 1024)
 			BadValue(o, nullptr);
+	} else if (strcmp(n, "prefetch") == 0) {
+		bool on;
+		if (!parse_bool(value, &on))
+			BadValue(o, nullptr);
 	} else if (strcmp(n, "rate_limits") == 0) {
 		CppGuard([&] { (void) pix::ParseRateLimits(value); });
 	} else if (strcmp(n, "cert_pem") == 0) {
@@ -420,6 +426,7 @@ ReadServerOptions(ForeignServer *server, UserMapping *um)
 	o.rate_limits = Opt(server->options, "rate_limits");
 	o.cache_ttl = Opt(server->options, "cache_ttl");
 	o.cache_ttl_closed = Opt(server->options, "cache_ttl_closed");
+	o.prefetch = Opt(server->options, "prefetch");
 	o.serverid = server->serverid;
 	o.umid = um->umid;
 	o.servername = server->servername;
@@ -476,6 +483,8 @@ MakeServerConfig(const ServerOptions &o)
 	cfg.cache_ttl_ms = o.cache_ttl ? ParseDurationMs(o.cache_ttl) : kDefaultCacheTtlMs;
 	cfg.cache_ttl_closed_ms = o.cache_ttl_closed ? ParseDurationMs(o.cache_ttl_closed) : kDefaultCacheTtlClosedMs;
 	cfg.cache = ResultCache();
+	bool prefetch = true;
+	cfg.prefetch = !o.prefetch || (parse_bool(o.prefetch, &prefetch) && prefetch);
 	cfg.cache_scope = std::to_string(MyDatabaseId) + "/" + std::to_string(o.umid);
 	return cfg;
 }

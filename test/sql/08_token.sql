@@ -11,7 +11,8 @@ BEGIN
   END LOOP;
 END $$;
 SELECT test.calls('token') AS tokens, test.calls('extrato') AS extrato_calls;
--- ... over one keep-alive TLS connection (the token call included).
+-- ... over two keep-alive TLS connections: the token's, and the row pages' (whose thread
+-- receives and parses them while the rows before them are read).
 SELECT test.calls('connections') AS tls_connections;
 -- saldo needs the same scope: same token.
 SELECT count(*) FROM inter.saldo WHERE data_saldo = '2024-06-20';

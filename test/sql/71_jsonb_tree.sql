@@ -30,5 +30,22 @@ SELECT test.fault(jsonb_build_object('endpoint', 'extrato', 'kind', 'body', 'bod
 \set VERBOSITY sqlstate
 SELECT detalhes FROM test.h7_json WHERE data_transacao = '2024-06-20';
 \set VERBOSITY default
+-- jsonb's binary form itself, as jsonb_in makes it: the same size, containment both ways; and
+-- an object and arrays past 32 entries (where jsonb keeps offsets instead of lengths).
+SELECT id_transacao, pg_column_size(detalhes) = pg_column_size(:'raw'::jsonb) AS same_size,
+       detalhes @> :'raw'::jsonb AND :'raw'::jsonb @> detalhes AS contains_both
+FROM h7_rows WHERE id_transacao = 'j1';
+SELECT '{' || string_agg(format('"k%s":%s', i, CASE i % 3 WHEN 0 THEN i::text WHEN 1 THEN format('"%s"', repeat('x', i))
+                                               ELSE format('[%s]', (SELECT string_agg(j || '.5', ',') FROM generate_series(1, i) j)) END),
+                         ',') || '}' AS wide
+FROM generate_series(1, 40) i \gset
+SELECT test.fault(jsonb_build_object('endpoint', 'extrato', 'kind', 'body', 'body',
+  '{"totalPaginas":1,"totalElementos":1,"ultimaPagina":true,"transacoes":[{"idTransacao":"j4","dataInclusao":"2024-06-20 10:00:00","dataTransacao":"2024-06-20","tipoTransacao":"PIX","tipoOperacao":"C","valor":"1","titulo":"t","descricao":"x","numeroDocumento":"0","detalhes":'
+  || :'wide' || '}]}')::text);
+SELECT detalhes = :'wide'::jsonb AS equals_jsonb_in, detalhes::text = (:'wide'::jsonb)::text AS same_text,
+       pg_column_size(detalhes) = pg_column_size(:'wide'::jsonb) AS same_size,
+       detalhes -> 'k35' AS k35, detalhes -> 'k37' AS k37, detalhes #> '{k38,36}' AS k38_36,
+       (SELECT count(*) FROM jsonb_object_keys(detalhes)) AS keys
+FROM test.h7_json WHERE data_transacao = '2024-06-20';
 SELECT test.reset();
 DROP FOREIGN TABLE test.h7_json;

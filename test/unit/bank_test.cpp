@@ -8,6 +8,7 @@
 #include "bank/dates.hpp"
 #include "bank/limits.hpp"
 #include "bank/payment.hpp"
+#include "bank/prefetch.hpp"
 #include "bank/source.hpp"
 
 #include <arpa/inet.h>
@@ -884,7 +885,12 @@ main()
 		Check(!c.Find(key(0), 1500, 60000, 60000, 8, body, got), "... and not to another run");
 		c.Complete(key(0), 8);
 		Check(!c.Find(key(0), 1500, 60000, 60000, 0, body, got), "completing another run completes nothing");
+		Check(c.Has(key(0), 1500, 60000, 60000, 7) && !c.Has(key(0), 1500, 60000, 60000, 0) &&
+		          !c.Has(key(0), 1500, 60000, 60000, 8) && !c.Has(key(9), 1500, 60000, 60000, 0),
+		      "Has says what Find would serve (its run's page only, nothing for a missing key)");
 		c.Complete(key(0), 7);
+		Check(c.Has(key(0), 1500, 60000, 60000, 0) && !c.Has(key(0), 1000 + 60000, 60000, 60000, 0),
+		      "... a complete run's first page while it is fresh");
 		Check(c.Find(key(0), 1500, 60000, 60000, 0, body, got) && got.run == 7, "a complete run's first page is served");
 		Check(!c.Find(key(0), 1000 + 60000, 60000, 3600000, 0, body, got) && c.Entries() == 0,
 		      "an answer as old as cache_ttl is stale and dropped");
@@ -951,6 +957,89 @@ main()
 		      std::string("extrato.read=tables extrato, saldo;pix.read=table pix;cob.read=table cobrancas;"
 		                  "pagamento-pix.read=table pix_enviados, pix_fdw.pay;pagamento-pix.write=pix_fdw.pay;"),
 		      "check: the scopes the tables and pix_fdw.pay need, each with its users");
+	}
+
+	{
+		// A request sent ahead on its own thread (bank/prefetch): a port that accepts the
+		// connection and never answers (a hung bank), and one that refuses it.
+		int silent = socket(AF_INET, SOCK_STREAM, 0);
+		sockaddr_in addr{};
+		addr.sin_family = AF_INET;
+		addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		socklen_t len = sizeof addr;
+		bool listening = silent >= 0 && bind(silent, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0 &&
+		                 listen(silent, 4) == 0 && getsockname(silent, reinterpret_cast<sockaddr *>(&addr), &len) == 0;
+		Check(listening, "prefetch: a silent local port");
+		HttpRequest req;
+		req.url = "https://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/banking/v2/extrato/completo?pagina=1";
+		req.headers = {"x-conta-corrente: 1", "Authorization: Bearer a"};
+		Prefetch pf(TlsConfig{}, Timeouts{}, kDefaultMaxResponseBytes);
+		Check(!pf.Held() && !pf.Matches(req), "prefetch: nothing held at first");
+		Check(pf.Start(req) && pf.Held(), "prefetch: a request starts on its thread");
+		Check(!pf.Start(req), "prefetch: one request at a time");
+		HttpRequest other = req;
+		other.headers[1] = "Authorization: Bearer b";
+		Check(pf.Matches(other), "prefetch: the same request with another token matches");
+		other.headers[0] = "x-conta-corrente: 2";
+		Check(!pf.Matches(other), "prefetch: another header does not");
+		other = req;
+		other.url += "0";
+		Check(!pf.Matches(other), "prefetch: nor another URL");
+		// A waiter interrupted while the request hangs: Take throws Interrupted at once, and the
+		// thread is stopped and joined.
+		struct Interrupting final : public Waiter {
+			int waits = 0;
+			std::vector<SocketReady>
+			Wait(const std::vector<SocketInterest> &, long) override
+			{
+				waits++;
+				usleep(20000);
+				return {};
+			}
+			bool
+			Interrupted() override
+			{
+				return waits >= 5;
+			}
+		} interrupting;
+		auto t0 = std::chrono::steady_clock::now();
+		bool interrupted = false;
+		TransportFailure failure = TransportFailure::kNone;
+		try {
+			pf.Take(interrupting, &failure);
+		} catch (const Interrupted &) {
+			interrupted = true;
+		}
+		long ms = static_cast<long>(
+		    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+		Check(interrupted && !pf.Held() && ms < 1000,
+		      "prefetch: an interrupt stops the wait and the hung request (" + std::to_string(ms) + " ms)");
+		// Cancel alone stops a hung request promptly.
+		Check(pf.Start(req), "prefetch: it starts again after an interrupt");
+		usleep(50000);
+		t0 = std::chrono::steady_clock::now();
+		pf.Cancel();
+		ms = static_cast<long>(
+		    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+		Check(!pf.Held() && ms < 500, "prefetch: Cancel stops a hung request (" + std::to_string(ms) + " ms)");
+		close(silent);
+		// A refused connection: the transport error is rethrown by Take with its class.
+		int refusing = socket(AF_INET, SOCK_STREAM, 0);
+		addr.sin_port = 0;
+		bool bound = refusing >= 0 && bind(refusing, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0 &&
+		             getsockname(refusing, reinterpret_cast<sockaddr *>(&addr), &len) == 0;
+		req.url = "https://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/banking/v2/saldo";
+		PollWaiter waiter;
+		auto thrown = Thrown([&] {
+			pf.Start(req);
+			pf.Take(waiter, &failure);
+		});
+		json::Page page;
+		Check(bound && thrown.first == "HV00N" && failure == TransportFailure::kConnect && !pf.Held() &&
+		          pf.TakePage(page) == Prefetch::Taken::kNo,
+		      "prefetch: a refused connection is rethrown by Take, as a connection failure, with no page (" +
+		          thrown.first + ", class " + std::to_string(static_cast<int>(failure)) + ")");
+		close(refusing);
 	}
 
 	std::printf("# unit tests: %d failed\n", failures);
