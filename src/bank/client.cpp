@@ -563,9 +563,8 @@ BankClient::RequestToken(const std::string &scope, Waiter &waiter, CallStats &st
 	return Send(TokenRequest(scope), waiter, stats, Retry::kTokenGrant);
 }
 
-HttpResponse
-BankClient::GetWithToken(const std::string &path_and_query, const std::string &token, Waiter &waiter,
-                         CallStats &stats)
+HttpRequest
+BankClient::TokenGet(const std::string &path_and_query, const std::string &token) const
 {
 	HttpRequest req;
 	req.method = "GET";
@@ -573,7 +572,14 @@ BankClient::GetWithToken(const std::string &path_and_query, const std::string &t
 	if (!cfg_.conta_corrente.empty())
 		req.headers.push_back("x-conta-corrente: " + cfg_.conta_corrente);
 	req.headers.push_back("Authorization: Bearer " + token);
-	return Send(req, waiter, stats, Retry::kRead);
+	return req;
+}
+
+HttpResponse
+BankClient::GetWithToken(const std::string &path_and_query, const std::string &token, Waiter &waiter,
+                         CallStats &stats)
+{
+	return Send(TokenGet(path_and_query, token), waiter, stats, Retry::kRead);
 }
 
 std::string
@@ -700,12 +706,7 @@ BankClient::SendAhead(Prefetch &pf, const std::string &path_and_query, const std
 			tokens_->Abandon(token_key);
 		return give_up();
 	}
-	HttpRequest req;
-	req.method = "GET";
-	req.url = cfg_.base_url + path_and_query;
-	if (!cfg_.conta_corrente.empty())
-		req.headers.push_back("x-conta-corrente: " + cfg_.conta_corrente);
-	req.headers.push_back("Authorization: Bearer " + token);
+	HttpRequest req = TokenGet(path_and_query, token);  // as Authorized would send it
 	// The rate limit's turn now, or nothing is sent ahead (a turn taken is counted as used).
 	const std::string cls = RateClassOf(PathOf(req.url));
 	if (const RateBudget *budget = cfg_.rate_limits.Find(cls)) {

@@ -204,6 +204,8 @@ private:
 	HttpResponse Authorized(HttpRequest req, const std::string &scope, Waiter &waiter, CallStats &stats,
 	                        Retry retry, Prefetch *ahead = nullptr);
 	Digest RateKey(const std::string &cls) const;
+	// GET path_and_query with x-conta-corrente and this bearer token.
+	HttpRequest TokenGet(const std::string &path_and_query, const std::string &token) const;
 	// Waits for the client-side rate limit of the request's endpoint; fails at once when the
 	// wait would outlast the statement (statement_timeout).
 	void WaitTurn(const HttpRequest &req, Waiter &waiter, CallStats &stats);
