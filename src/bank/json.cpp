@@ -51,12 +51,33 @@ constexpr unsigned kFlags =
 
 }  // namespace
 
+namespace {
+constexpr size_t kArenaStep = 1 << 20;
+constexpr size_t kMaxArena = 64u << 20;  // a bigger tree takes malloc's chunks beyond it
+}  // namespace
+
+void
+Page::Reserve(size_t bytes)
+{
+	size_t size = (bytes + kArenaStep - 1) / kArenaStep * kArenaStep;
+	auto arena = std::unique_ptr<char[]>(new char[size]);  // untouched: resident once used
+	auto pool = std::make_unique<rapidjson::MemoryPoolAllocator<>>(arena.get(), size);
+	auto doc = std::make_unique<rapidjson::Document>(pool.get());
+	doc_ = std::move(doc);  // the old tree (empty) goes before its pool
+	pool_ = std::move(pool);
+	arena_ = std::move(arena);
+	arena_size_ = size;
+}
+
 void
 Page::Parse(std::string &&body)
 {
-	numbers_.clear();
-	doc_.SetNull();
-	doc_.GetAllocator().Clear();
+	Release();
+	// Room for a tree as big as the last one, and at least the text's size (a tree of this
+	// bank's pages is about as big as their text).
+	size_t want = std::max(body.size() + body.size() / 8, last_tree_);
+	if (want > arena_size_ && want <= kMaxArena && want > kArenaStep)
+		Reserve(want);
 	body_ = std::move(body);
 	// In situ, a raw NUL byte would end the text early (and what follows it go unread).
 	if (const void *nul = std::memchr(body_.data(), '\0', body_.size()))
@@ -73,9 +94,10 @@ Page::Parse(std::string &&body)
 		too_deep = handler.too_deep;
 		return !result.IsError();
 	};
-	doc_.Populate(generate);
+	doc_->Populate(generate);
+	last_tree_ = doc_->GetAllocator().Size();
 	if (result.IsError()) {
-		doc_.SetNull();
+		doc_->SetNull();
 		numbers_.clear();
 		if (too_deep)
 			throw Error(sqlstate::kReplyHandle,
@@ -88,14 +110,15 @@ Page::Parse(std::string &&body)
 }
 
 void
-Page::Release()
+Page::Release() noexcept
 {
-	// The tree only: its 64 kB chunks go back to malloc and serve the next page's tree. The
-	// text stays until Parse replaces it; freeing it here returns it to the system, and the
-	// next answer's pages then fault in again (a third more time for count(*), measured).
+	// The tree only: its arena stays for the next tree, and the chunks beyond it go back to
+	// malloc. The text stays until Parse replaces it; freeing it here returns it to the
+	// system, and the next answer's pages then fault in again (a third more time for
+	// count(*), measured).
 	numbers_.clear();
-	doc_.SetNull();
-	doc_.GetAllocator().Clear();
+	doc_->SetNull();
+	doc_->GetAllocator().Clear();
 }
 
 void
@@ -104,6 +127,15 @@ Page::Clear() noexcept
 	Release();
 	std::string().swap(body_);
 	std::vector<const char *>().swap(numbers_);
+	last_tree_ = 0;
+	try {
+		doc_ = std::make_unique<rapidjson::Document>();  // before the pool it used
+		pool_.reset();
+		arena_.reset();
+		arena_size_ = 0;
+	} catch (...) {
+		// out of memory for an empty document: the arena stays
+	}
 }
 
 std::string
@@ -117,7 +149,11 @@ void
 Page::Swap(Page &other) noexcept
 {
 	body_.swap(other.body_);
-	doc_.Swap(other.doc_);
+	arena_.swap(other.arena_);
+	std::swap(arena_size_, other.arena_size_);
+	std::swap(last_tree_, other.last_tree_);
+	pool_.swap(other.pool_);
+	doc_.swap(other.doc_);
 	numbers_.swap(other.numbers_);
 }
 
