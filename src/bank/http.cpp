@@ -197,60 +197,64 @@ ParseRetryAfter(const char *value, size_t len)
 	return static_cast<long>(std::min<time_t>(when - now, kMaxSeconds));
 }
 
+namespace {
+
+// A header line "Name: value" whose name is `name` (lower case, with its colon), compared
+// without case: its value, without the spaces around it. Nothing here throws or allocates.
+template <size_t N>
+bool
+HeaderValue(const char *line, size_t n, const char (&name)[N], const char **value, size_t *len)
+{
+	constexpr size_t k = N - 1;
+	if (n <= k)
+		return false;
+	for (size_t i = 0; i < k; i++)
+		if (std::tolower(static_cast<unsigned char>(line[i])) != name[i])
+			return false;
+	const char *v = line + k;
+	size_t l = n - k;
+	while (l > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		l--;
+	}
+	while (l > 0 && std::isspace(static_cast<unsigned char>(v[l - 1])))
+		l--;
+	*value = v;
+	*len = l;
+	return true;
+}
+
+}  // namespace
+
 size_t
 HttpClient::HeaderCallback(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	auto *self = static_cast<HttpClient *>(userdata);
 	HttpResponse *resp = self->response_;
 	size_t n = size * nmemb;
+	const char *v;
+	size_t len;
 	// Content-Length: the body's room at once (within the cap), not grown a few kB at a time.
-	static const char kLength[] = "content-length:";
-	if (n > sizeof kLength - 1 && n < 64) {
-		bool match = true;
-		for (size_t i = 0; i < sizeof kLength - 1 && match; i++)
-			match = std::tolower(static_cast<unsigned char>(ptr[i])) == kLength[i];
-		long long len = 0;
-		size_t i = sizeof kLength - 1;
-		while (match && i < n && (ptr[i] == ' ' || ptr[i] == '\t'))
-			i++;
-		for (; match && i < n && std::isdigit(static_cast<unsigned char>(ptr[i])) && len <= self->max_response_bytes_; i++)
-			len = len * 10 + (ptr[i] - '0');
-		if (match && len > 0 && len <= self->max_response_bytes_) {
+	if (n < 64 && HeaderValue(ptr, n, "content-length:", &v, &len)) {
+		long long bytes = 0;
+		for (size_t i = 0; i < len && std::isdigit(static_cast<unsigned char>(v[i])) && bytes <= self->max_response_bytes_; i++)
+			bytes = bytes * 10 + (v[i] - '0');
+		if (bytes > 0 && bytes <= self->max_response_bytes_) {
 			try {
-				resp->body.reserve(static_cast<size_t>(len));
+				resp->body.reserve(static_cast<size_t>(bytes));
 			} catch (...) {
 				// the write callback grows it, or fails the transfer
 			}
 		}
 	}
-	static const char kRetry[] = "retry-after:";
-	if (n > sizeof kRetry - 1) {
-		bool match = true;
-		for (size_t i = 0; i < sizeof kRetry - 1 && match; i++)
-			match = std::tolower(static_cast<unsigned char>(ptr[i])) == kRetry[i];
-		if (match)
-			resp->retry_after = ParseRetryAfter(ptr + sizeof kRetry - 1, n - (sizeof kRetry - 1));
-	}
-	static const char kDate[] = "date:";
-	if (n > sizeof kDate - 1 && n < 128) {
-		bool match = true;
-		for (size_t i = 0; i < sizeof kDate - 1 && match; i++)
-			match = std::tolower(static_cast<unsigned char>(ptr[i])) == kDate[i];
-		if (match) {
-			const char *v = ptr + sizeof kDate - 1;
-			size_t len = n - (sizeof kDate - 1);
-			while (len > 0 && (*v == ' ' || *v == '\t')) {
-				v++;
-				len--;
-			}
-			while (len > 0 && std::isspace(static_cast<unsigned char>(v[len - 1])))
-				len--;
-			char value[128];
-			std::memcpy(value, v, len);
-			value[len] = '\0';
-			time_t when = len > 0 ? curl_getdate(value, nullptr) : -1;
-			resp->date = when == -1 ? -1 : static_cast<long long>(when);
-		}
+	if (HeaderValue(ptr, n, "retry-after:", &v, &len))
+		resp->retry_after = ParseRetryAfter(v, len);
+	if (n < 128 && HeaderValue(ptr, n, "date:", &v, &len)) {
+		char value[128];
+		std::memcpy(value, v, len);
+		value[len] = '\0';
+		time_t when = len > 0 ? curl_getdate(value, nullptr) : -1;
+		resp->date = when == -1 ? -1 : static_cast<long long>(when);
 	}
 	return n;
 }

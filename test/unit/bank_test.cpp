@@ -106,6 +106,22 @@ public:
 	}
 };
 
+// A loopback TCP port of this process: bound (refusing connections) or listening (taking
+// them and never answering). Sets fd and port; false when the socket could not be set up.
+bool
+LocalPort(bool listening, int *fd, int *port)
+{
+	*fd = socket(AF_INET, SOCK_STREAM, 0);
+	sockaddr_in addr{};
+	addr.sin_family = AF_INET;
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t len = sizeof addr;
+	bool ok = *fd >= 0 && bind(*fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0 &&
+	          (!listening || listen(*fd, 4) == 0) && getsockname(*fd, reinterpret_cast<sockaddr *>(&addr), &len) == 0;
+	*port = ntohs(addr.sin_port);
+	return ok;
+}
+
 // A token store that always has a token, so that a client's first call is the API call.
 class FixedTokens final : public pix::TokenStore {
 public:
@@ -737,17 +753,11 @@ main()
 		      "a POST asked with kRead is an internal error");
 
 		// A port that refuses connections: bound, never listening.
-		int fd = socket(AF_INET, SOCK_STREAM, 0);
-		sockaddr_in addr{};
-		addr.sin_family = AF_INET;
-		addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		socklen_t len = sizeof addr;
-		bool bound = fd >= 0 && bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0 &&
-		             getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len) == 0;
-		Check(bound, "a refusing local port for the retry tests");
+		int fd, port;
+		Check(LocalPort(false, &fd, &port), "a refusing local port for the retry tests");
 		FixedTokens tokens;
 		ServerConfig cfg;
-		cfg.base_url = "https://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+		cfg.base_url = "https://127.0.0.1:" + std::to_string(port);
 		cfg.rate_limits = ParseRateLimits("off");
 		cfg.timeouts.connect_ms = 5000;
 		cfg.shared_tokens = &tokens;
@@ -962,16 +972,10 @@ main()
 	{
 		// A request sent ahead on its own thread (bank/prefetch): a port that accepts the
 		// connection and never answers (a hung bank), and one that refuses it.
-		int silent = socket(AF_INET, SOCK_STREAM, 0);
-		sockaddr_in addr{};
-		addr.sin_family = AF_INET;
-		addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		socklen_t len = sizeof addr;
-		bool listening = silent >= 0 && bind(silent, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0 &&
-		                 listen(silent, 4) == 0 && getsockname(silent, reinterpret_cast<sockaddr *>(&addr), &len) == 0;
-		Check(listening, "prefetch: a silent local port");
+		int silent, port;
+		Check(LocalPort(true, &silent, &port), "prefetch: a silent local port");
 		HttpRequest req;
-		req.url = "https://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/banking/v2/extrato/completo?pagina=1";
+		req.url = "https://127.0.0.1:" + std::to_string(port) + "/banking/v2/extrato/completo?pagina=1";
 		req.headers = {"x-conta-corrente: 1", "Authorization: Bearer a"};
 		Prefetch pf(TlsConfig{}, Timeouts{}, kDefaultMaxResponseBytes);
 		Check(!pf.Held() && !pf.Matches(req), "prefetch: nothing held at first");
@@ -1024,11 +1028,9 @@ main()
 		Check(!pf.Held() && ms < 500, "prefetch: Cancel stops a hung request (" + std::to_string(ms) + " ms)");
 		close(silent);
 		// A refused connection: the transport error is rethrown by Take with its class.
-		int refusing = socket(AF_INET, SOCK_STREAM, 0);
-		addr.sin_port = 0;
-		bool bound = refusing >= 0 && bind(refusing, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0 &&
-		             getsockname(refusing, reinterpret_cast<sockaddr *>(&addr), &len) == 0;
-		req.url = "https://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/banking/v2/saldo";
+		int refusing;
+		bool bound = LocalPort(false, &refusing, &port);
+		req.url = "https://127.0.0.1:" + std::to_string(port) + "/banking/v2/saldo";
 		PollWaiter waiter;
 		auto thrown = Thrown([&] {
 			pf.Start(req);
