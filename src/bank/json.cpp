@@ -46,6 +46,139 @@ struct ExactHandler {
 	bool EndArray(rapidjson::SizeType n) { return --depth, doc.EndArray(n); }
 };
 
+// ExactHandler's events, with the members of rows that the projection does not keep left
+// out: a skipped member's name and value are parsed and dropped, and each object ends with
+// the count of members kept (Document::EndObject pops that many pairs).
+struct ProjectingHandler {
+	ExactHandler exact;
+	const Projection &projection;
+	// An open container: an object filtered by nodes[node], kWhole (kept whole), the root
+	// object (where the rows are found) or the rows' array.
+	static constexpr int kRoot = -2;
+	static constexpr int kRows = -3;
+	struct Frame {
+		int node;
+		rapidjson::SizeType kept;
+	};
+	std::vector<Frame> frames;
+	int skip = 0;            // depth inside a skipped value
+	bool skip_next = false;  // the next value is a skipped member's
+	int next_node = Projection::kWhole;  // for the next value, as its member's key said
+
+	// True when a scalar value is kept.
+	bool
+	Scalar()
+	{
+		if (skip > 0)
+			return false;
+		if (skip_next) {
+			skip_next = false;
+			return false;
+		}
+		return true;
+	}
+	// True when a container starting now is kept; its frame is then pushed.
+	bool
+	Start(bool object)
+	{
+		if (skip > 0) {
+			skip++;
+			return false;
+		}
+		if (skip_next) {
+			skip_next = false;
+			skip = 1;
+			return false;
+		}
+		int node = Projection::kWhole;
+		if (frames.empty())
+			node = object ? kRoot : Projection::kWhole;
+		else if (frames.back().node == kRows)
+			node = object ? 0 : Projection::kWhole;  // a row, or a non-object row kept as it is
+		else if (next_node == kRows)
+			node = object ? Projection::kWhole : kRows;
+		else if (object)
+			node = next_node;
+		next_node = Projection::kWhole;
+		frames.push_back(Frame{node, 0});
+		return true;
+	}
+	// True when the container ending now was kept (its frame is then popped into *f).
+	bool
+	End(Frame *f)
+	{
+		if (skip > 0) {
+			skip--;
+			return false;
+		}
+		*f = frames.back();
+		frames.pop_back();
+		return true;
+	}
+
+	bool Null() { return !Scalar() || exact.Null(); }
+	bool Bool(bool b) { return !Scalar() || exact.Bool(b); }
+	bool Int(int i) { return !Scalar() || exact.Int(i); }
+	bool Uint(unsigned i) { return !Scalar() || exact.Uint(i); }
+	bool Int64(int64_t i) { return !Scalar() || exact.Int64(i); }
+	bool Uint64(uint64_t i) { return !Scalar() || exact.Uint64(i); }
+	bool Double(double d) { return !Scalar() || exact.Double(d); }
+	bool RawNumber(const char *s, rapidjson::SizeType len, bool copy) { return !Scalar() || exact.RawNumber(s, len, copy); }
+	bool String(const char *s, rapidjson::SizeType len, bool copy) { return !Scalar() || exact.String(s, len, copy); }
+	bool
+	StartObject()
+	{
+		if (!exact.Open())
+			return false;
+		return !Start(true) || exact.doc.StartObject();
+	}
+	bool
+	StartArray()
+	{
+		if (!exact.Open())
+			return false;
+		return !Start(false) || exact.doc.StartArray();
+	}
+	bool
+	EndObject(rapidjson::SizeType)
+	{
+		--exact.depth;
+		Frame f;
+		return !End(&f) || exact.doc.EndObject(f.kept);
+	}
+	bool
+	EndArray(rapidjson::SizeType n)
+	{
+		--exact.depth;
+		Frame f;
+		return !End(&f) || exact.doc.EndArray(n);  // arrays keep every element
+	}
+	bool
+	Key(const char *s, rapidjson::SizeType len, bool copy)
+	{
+		if (skip > 0)
+			return true;
+		Frame &f = frames.back();
+		next_node = Projection::kWhole;
+		if (f.node >= 0) {
+			const Projection::Node &n = projection.nodes[f.node];
+			size_t j = 0;
+			while (j < n.keys.size() && (n.keys[j].size() != len || std::memcmp(n.keys[j].data(), s, len) != 0))
+				j++;
+			if (j == n.keys.size()) {
+				skip_next = true;
+				return true;
+			}
+			next_node = n.child[j];
+		} else if (f.node == kRoot && projection.rows_key.size() == len &&
+		           std::memcmp(projection.rows_key.data(), s, len) == 0) {
+			next_node = kRows;
+		}
+		f.kept++;
+		return exact.Key(s, len, copy);
+	}
+};
+
 constexpr unsigned kFlags =
     rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag;
 
@@ -70,7 +203,7 @@ Page::Reserve(size_t bytes)
 }
 
 void
-Page::Parse(std::string &&body)
+Page::Parse(std::string &&body, const Projection *projection)
 {
 	Release();
 	// Room for a tree as big as the last one, and at least the text's size (a tree of this
@@ -90,8 +223,15 @@ Page::Parse(std::string &&body)
 		ExactHandler handler{d, numbers_};
 		rapidjson::InsituStringStream in(body_.data());
 		rapidjson::Reader reader;
-		result = reader.Parse<kFlags>(in, handler);
-		too_deep = handler.too_deep;
+		if (projection && !projection->nodes.empty()) {
+			ProjectingHandler filter{handler, *projection, {}};
+			filter.frames.reserve(16);
+			result = reader.Parse<kFlags>(in, filter);
+			too_deep = filter.exact.too_deep;
+		} else {
+			result = reader.Parse<kFlags>(in, handler);
+			too_deep = handler.too_deep;
+		}
 		return !result.IsError();
 	};
 	doc_->Populate(generate);

@@ -118,6 +118,19 @@ Serialize(const rapidjson::Value &v, std::string &out)
 	out.assign(buf.GetString(), buf.GetSize());
 }
 
+// What a page's tree keeps of its rows: the members a scan's columns read, the rest of each
+// row being parsed (so checked as JSON) but not built. Everything outside the rows stays.
+struct Projection {
+	static constexpr int kWhole = -1;
+	struct Node {
+		std::vector<std::string> keys;  // the members kept (every member of such a name)
+		std::vector<int> child;         // per key: the node its value is kept by when it is an
+		                                // object, or kWhole
+	};
+	std::string rows_key;     // the top-level member whose array holds the rows
+	std::vector<Node> nodes;  // nodes[0] is a row object
+};
+
 // One answer of the bank, parsed in situ with every number kept exactly as the bank wrote
 // it (never through a double). RapidJSON's kParseNumbersAsStringsFlag hands over each
 // number's own text; in the DOM it becomes a string value pointing at that text inside the
@@ -128,8 +141,9 @@ Serialize(const rapidjson::Value &v, std::string &out)
 class Page {
 public:
 	// Replaces the page. Throws pix::Error (HV00K) when the body is not valid JSON or nests
-	// deeper than kMaxDepth.
-	void Parse(std::string &&body);
+	// deeper than kMaxDepth. With a projection, the rows' other members are left out of the
+	// tree (each row stays an object, a row that is not one stays as it is).
+	void Parse(std::string &&body, const Projection *projection = nullptr);
 	// Frees the page's tree before the next page is downloaded (so that a scan holds one
 	// tree, not two). Values taken from it are invalid afterwards. The tree's memory is kept
 	// for the next page's tree.

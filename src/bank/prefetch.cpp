@@ -105,6 +105,7 @@ Prefetch::Start(const HttpRequest &req)
 	failure_ = nullptr;
 	failure_class_ = TransportFailure::kNone;
 	parse_ = parse;
+	projection_ = projection;
 	taken_ = false;
 	recycled_ = page_.TakeText();  // the page before last: its storage receives this answer
 	page_ready_ = false;
@@ -140,7 +141,7 @@ Prefetch::Run() noexcept
 	}
 	if (!failure_ && resp_.status >= 200 && resp_.status < 300) {
 		try {
-			page_.Parse(parse_ == Parse::kInPlace ? std::move(resp_.body) : std::string(resp_.body));
+			page_.Parse(parse_ == Parse::kInPlace ? std::move(resp_.body) : std::string(resp_.body), projection_.get());
 		} catch (...) {
 			page_failure_ = std::current_exception();
 		}

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -34,6 +35,8 @@ public:
 	// sent (for the result cache). Read by Start.
 	enum class Parse { kInPlace, kCopy };
 	Parse parse = Parse::kInPlace;
+	// What the parsed page's tree keeps of its rows (json::Page::Parse); read by Start.
+	std::shared_ptr<const json::Projection> projection;
 	// Sends req in the background. False (nothing sent) when a request is already held, or
 	// when no thread can be started: the caller then sends it itself.
 	bool Start(const HttpRequest &req);
@@ -84,6 +87,7 @@ private:
 	// Written by the thread before done_ is set; read by the caller after it.
 	HttpResponse resp_;
 	Parse parse_ = Parse::kInPlace;  // as `parse` was at Start
+	std::shared_ptr<const json::Projection> projection_;  // as `projection` was at Start
 	json::Page page_;
 	std::string recycled_;           // storage for the answer's body
 	bool taken_ = false;             // Take gave an answer that TakePage has not seen

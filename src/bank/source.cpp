@@ -207,9 +207,20 @@ RequestPlan::Key() const
 	return key;
 }
 
-RowSource::RowSource(BankClient &client, RequestPlan plan, CallStats &stats)
-    : client_(client), plan_(std::move(plan)), stats_(stats), windows_(plan_.windows)
+RowSource::RowSource(BankClient &client, RequestPlan plan, CallStats &stats,
+                     std::shared_ptr<const json::Projection> projection)
+    : client_(client), plan_(std::move(plan)), stats_(stats), windows_(plan_.windows),
+      projection_(std::move(projection))
 {
+}
+
+const std::shared_ptr<const json::Projection> &
+RowSource::RowProjection() const
+{
+	static const std::shared_ptr<const json::Projection> none;
+	const EndpointDef &ep = *plan_.endpoint;
+	bool rows = !plan_.by_key && (ep.paging == Paging::kStatement || ep.paging == Paging::kPaginacao);
+	return rows ? projection_ : none;
 }
 
 RowSource::~RowSource()
@@ -361,7 +372,7 @@ RowSource::Parse(std::string &&body)
 	// A row page is parsed on the thread that received it (while the rows before it were
 	// converted, when it was sent ahead).
 	if (!ahead_ || ahead_->TakePage(answer_) != Prefetch::Taken::kPage)
-		answer_.Parse(std::move(body));
+		answer_.Parse(std::move(body), RowProjection().get());
 	if (!answer_.Doc().IsObject())
 		throw Error(sqlstate::kReplyHandle, "the bank's answer is not a JSON object");
 }
@@ -645,6 +656,8 @@ RowSource::GetPage(const std::string &path_and_query, bool first, bool closed, W
 	cached.run = first ? 0 : run_;
 	if (!ahead_)
 		ahead_ = client_.BorrowPrefetch();
+	if (ahead_)
+		ahead_->projection = RowProjection();
 	cached.ahead = ahead_.get();
 	HttpResponse r = client_.GetCached(path_and_query, ep.scope, waiter, stats_, Retry::kRead, cached);
 	if (ahead_)
@@ -738,6 +751,9 @@ RowSource::SendAhead()
 		return;  // FetchPage refuses it
 	if (!ahead_)
 		ahead_ = client_.BorrowPrefetch();
+	if (!ahead_)
+		return;
+	ahead_->projection = RowProjection();
 	client_.SendAhead(*ahead_, std::string(ep.http_path) + "?" + plan_.PageQuery(windows_[w], page), ep.scope, stats_,
 	                  page == 0 ? 0 : run_);
 }
@@ -768,6 +784,44 @@ RowExtractor::RowExtractor(std::vector<ColumnSpec> columns)
 			node = nodes_[node].child[j];
 		}
 	}
+}
+
+json::Projection
+RowExtractor::MakeProjection(const char *rows_key, const std::vector<RenameDef> &renames) const
+{
+	json::Projection p;
+	if (!rows_key)
+		return p;  // no rows: nothing to leave out
+	p.rows_key = rows_key;
+	p.nodes.resize(nodes_.size());
+	for (size_t i = 0; i < nodes_.size(); i++) {
+		const Node &n = nodes_[i];
+		p.nodes[i].keys = n.keys;
+		for (size_t j = 0; j < n.keys.size(); j++)  // a column's own value is kept whole
+			p.nodes[i].child.push_back(n.ends[j].empty() ? n.child[j] : json::Projection::kWhole);
+	}
+	// A member renamed into a kept name (Rename, after the parse) is kept under its own names.
+	for (const RenameDef &rn : renames) {
+		int node = 0;
+		if (rn.object) {
+			const Node &row = nodes_[0];
+			auto it = std::find(row.keys.begin(), row.keys.end(), rn.object);
+			size_t j = it - row.keys.begin();
+			if (it == row.keys.end() || p.nodes[0].child[j] < 0)
+				continue;  // not kept, or kept whole
+			node = p.nodes[0].child[j];
+		}
+		json::Projection::Node &n = p.nodes[node];
+		auto it = std::find(n.keys.begin(), n.keys.end(), rn.to);
+		if (it == n.keys.end())
+			continue;
+		int child = n.child[it - n.keys.begin()];
+		for (const char *from : rn.from) {
+			n.keys.push_back(from);
+			n.child.push_back(child);
+		}
+	}
+	return p;
 }
 
 namespace {

@@ -82,7 +82,9 @@ struct RequestPlan {
 // there is one per account (see HeldScroll). A scan that stops early must call Finish().
 class RowSource {
 public:
-	RowSource(BankClient &client, RequestPlan plan, CallStats &stats);
+	// projection (may be null): what the trees of row pages keep (RowExtractor::MakeProjection).
+	RowSource(BankClient &client, RequestPlan plan, CallStats &stats,
+	          std::shared_ptr<const json::Projection> projection = nullptr);
 	~RowSource();
 	RowSource(const RowSource &) = delete;
 	RowSource &operator=(const RowSource &) = delete;
@@ -110,6 +112,8 @@ private:
 	// (empty: not a call that can have been sent ahead).
 	void CheckBudget(const std::string &next = {}) const;
 	void Parse(std::string &&body);
+	// The projection for this plan's pages, or nullptr when they are single objects.
+	const std::shared_ptr<const json::Projection> &RowProjection() const;
 	void AcquireScroll(Waiter &waiter, long long total);
 	void ScrollPage(rapidjson::SizeType n);
 	bool FetchKey(Waiter &waiter);
@@ -149,6 +153,7 @@ private:
 	long long window_rows_ = 0;     // rows the window's pages gave so far
 	std::string run_first_;         // the current window's first page (result cache)
 	long long run_ = 0;             // the cache run of the current window's pages, 0 none
+	std::shared_ptr<const json::Projection> projection_;  // for pages of rows (not single objects)
 	std::unique_ptr<Prefetch> ahead_;  // the thread that receives and parses the row pages
 	rapidjson::SizeType ahead_at_ = 0;  // the row of the current page at which to send it
 	bool streaming_ = false;            // a page was read to its end
@@ -177,6 +182,10 @@ public:
 	explicit RowExtractor(std::vector<ColumnSpec> columns);
 	void Extract(const rapidjson::Value &row, const json::Page &page, std::vector<Cell> &out);
 	static std::vector<std::string> SplitPath(const std::string &path);
+	// What a page's tree must keep of the rows under rows_key for Extract to find what it
+	// would find in the whole page: the columns' paths (a column's value whole), and the
+	// names `renames` turn into a kept one.
+	json::Projection MakeProjection(const char *rows_key, const std::vector<RenameDef> &renames) const;
 
 private:
 	// The columns' paths as a tree: one pass over each object's members finds them all (the

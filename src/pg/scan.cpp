@@ -340,7 +340,7 @@ StartScan(ForeignScanState *node, ScanState *s)
 		}
 		DropSource(c);
 		c.key = key;
-		c.source = std::make_unique<RowSource>(*c.client, c.plan, c.stats);
+		c.source = std::make_unique<RowSource>(*c.client, c.plan, c.stats, c.projection);
 		if (has_store) {
 			c.current = &c.stored[key];
 			c.current->start = c.stored_rows;
@@ -524,6 +524,7 @@ BeginScan(ForeignScanState *node, int eflags)
 	int natts = s->natts;
 	char **col_paths = s->paths;
 	ColumnConv *conv = s->conv;
+	const EndpointDef *endpoint = s->endpoint;
 	s->cpp = CppGuard([&] {
 		auto c = std::make_unique<ScanCpp>();
 		if (OidIsValid(umid))
@@ -537,6 +538,8 @@ BeginScan(ForeignScanState *node, int eflags)
 			specs[i].tree = conv[i].type == JSONBOID;
 		}
 		c->extractor = std::make_unique<RowExtractor>(std::move(specs));
+		c->projection = std::make_shared<const json::Projection>(
+		    c->extractor->MakeProjection(endpoint->rows_key, endpoint->renames));
 		return c.release();
 	});
 }

@@ -132,6 +132,7 @@ struct ScanCpp {
 	std::vector<std::string> queries;    // first query of each request, for EXPLAIN
 	std::unique_ptr<RowSource> source;   // the bank pass for `key`, while it is read
 	std::unique_ptr<RowExtractor> extractor;
+	std::shared_ptr<const json::Projection> projection;  // what row pages keep for extractor
 	std::vector<Cell> cells;
 	std::map<std::string, StoredRequest> stored;  // requests whose rows are in the store
 	StoredRequest *current = nullptr;    // the entry `source` appends to

@@ -845,6 +845,80 @@ main()
 		      "Document::Parse is iterative: a million levels in an error body parse without recursion");
 	}
 
+	// Projection: a page's tree keeps of its rows what the columns read; every cell is the
+	// same as from the whole page, and errors stay errors.
+	{
+		const std::string text =
+		    R"({"totalPaginas":3,"transacoes":[)"
+		    R"({"valor":12.50,"tipo":"PIX","detalhes":{"endToEndId":"E1","nome":"A","x":{"y":[1,2]},"txId":"T1"},)"
+		    R"("extra":{"a":[1E+2,{"b":"2"}]},"valor":99,"z":[[[]]]},)"
+		    R"(7,["r"],)"
+		    R"({"detalhes":"solto","valor":"1.0"},)"
+		    R"({"outro":{"detalhes":1},"detalhes":null}],"ultimaPagina":false,"transacoes2":[{"q":1}]})";
+		std::vector<ColumnSpec> cols = {Col("valor"), Col("detalhes.endToEndId"), Col("detalhes.txId"), Col("extra")};
+		cols[3].tree = true;
+		RowExtractor ex(cols);
+		json::Projection proj = ex.MakeProjection("transacoes", {});
+		json::Page whole, part;
+		whole.Parse(std::string(text));
+		part.Parse(std::string(text), &proj);
+		std::string got;
+		part.Serialize(part.Doc(), got);
+		Equal(got,
+		      std::string(R"({"totalPaginas":3,"transacoes":[{"valor":12.50,"detalhes":{"endToEndId":"E1","txId":"T1"},)"
+		                  R"("extra":{"a":[1E+2,{"b":"2"}]},"valor":99},7,["r"],{"detalhes":"solto","valor":"1.0"},)"
+		                  R"({"detalhes":null}],"ultimaPagina":false,"transacoes2":[{"q":1}]})"),
+		      "projection: the rows keep the columns' members (a column's value whole, numbers as written), "
+		      "everything outside the rows stays");
+		Check(json::GetInt(part.Doc(), "totalPaginas", -1) == 3 && part.Doc()["transacoes"].Size() == 5,
+		      "projection: the page's counts and every row are kept");
+		auto cells = [&](json::Page &page, rapidjson::SizeType i) {
+			std::vector<Cell> out;
+			std::string all;
+			auto err = Thrown([&] {
+				ex.Extract(page.Doc()["transacoes"][i], page, out);
+				for (const Cell &c : out)
+					all += (c.value ? "tree:" + [&] { std::string t; page.Serialize(*c.value, t); return t; }() : Text(c)) + "|";
+			});
+			return err.first.empty() ? all : err.first + " " + err.second;
+		};
+		bool same = true;
+		for (rapidjson::SizeType i = 0; i < 5; i++)
+			same = same && cells(whole, i) == cells(part, i);
+		Check(same, "projection: every row's cells (or error) are those of the whole page");
+		Equal(cells(part, 0), std::string("12.50|E1|T1|tree:{\"a\":[1E+2,{\"b\":\"2\"}]}|"),
+		      "projection: the first member of a name is the column's, as in the whole page");
+		Check(cells(part, 1).rfind("HV00K the bank's answer has a row that is not", 0) == 0 &&
+		          cells(part, 3).find("\"detalhes\" that is not a JSON object") != std::string::npos,
+		      "projection: a row that is not an object and a field that should be one are still errors");
+		Check(part.IsNumber(part.Doc()["transacoes"][0]["valor"]) && !part.IsNumber(part.Doc()["transacoes"][3]["valor"]),
+		      "projection: a kept number is a number, a kept string a string");
+
+		RowExtractor none(std::vector<ColumnSpec>(2));  // count(*): no column read
+		json::Projection empty = none.MakeProjection("transacoes", {});
+		part.Parse(std::string(text), &empty);
+		part.Serialize(part.Doc()["transacoes"], got);
+		Equal(got, std::string(R"([{},7,["r"],{},{}])"),
+		      "projection without columns: each row an empty object, the others as they are");
+		auto deep = Thrown([&] {
+			part.Parse(R"({"transacoes":[{"skip":)" + std::string(70, '[') + std::string(70, ']') + "}]}", &empty);
+		});
+		Check(deep.first == "HV00K" && deep.second.find("deeper than 64") != std::string::npos,
+		      "projection: a skipped member nesting too deep is still refused");
+		auto bad = Thrown([&] { part.Parse(R"({"transacoes":[{"skip":[1,}]})", &empty); });
+		Check(bad.first == "HV00K", "projection: a skipped member that is not valid JSON is still an error");
+
+		RowExtractor dev({Col("devedor.cpfCnpj"), Col("devedor.nome")});
+		std::vector<RenameDef> renames = {{"devedor", {"cpf", "cnpj"}, "cpfCnpj"}};
+		json::Projection dp = dev.MakeProjection("cobs", renames);
+		part.Parse(R"({"cobs":[{"devedor":{"cnpj":"12","x":1,"nome":"N"},"y":2}]})", &dp);
+		part.Serialize(part.Doc(), got);
+		Equal(got, std::string(R"({"cobs":[{"devedor":{"cnpj":"12","nome":"N"}}]})"),
+		      "projection: a member renamed into a column's name later is kept under its own name");
+		Check(RowExtractor({Col("a")}).MakeProjection(nullptr, {}).nodes.empty(),
+		      "projection: none for an endpoint without rows");
+	}
+
 	// Counters in one process: rows by server and endpoint, reset per server, a bounded table.
 	{
 		LocalCounterStore store;
