@@ -179,6 +179,56 @@ struct ProjectingHandler {
 	}
 };
 
+// The root object's scalar members into an object, until the member `stop`.
+struct HeadHandler {
+	rapidjson::Document &head;
+	const std::string &stop;
+	int depth = 0;
+	bool reached = false;
+	rapidjson::Value key;
+
+	bool
+	Put(rapidjson::Value v)
+	{
+		if (depth == 1)
+			head.AddMember(key, v, head.GetAllocator());
+		return true;
+	}
+	bool Null() { return Put(rapidjson::Value()); }
+	bool Bool(bool b) { return Put(rapidjson::Value(b)); }
+	bool Int(int) { return true; }  // numbers come as RawNumber (kParseNumbersAsStringsFlag)
+	bool Uint(unsigned) { return true; }
+	bool Int64(int64_t) { return true; }
+	bool Uint64(uint64_t) { return true; }
+	bool Double(double) { return true; }
+	bool
+	RawNumber(const char *s, rapidjson::SizeType len, bool)
+	{
+		return depth != 1 || Put(rapidjson::Value(s, len, head.GetAllocator()));
+	}
+	bool
+	String(const char *s, rapidjson::SizeType len, bool)
+	{
+		return depth != 1 || Put(rapidjson::Value(s, len, head.GetAllocator()));
+	}
+	bool StartObject() { return ++depth <= kMaxDepth; }
+	bool
+	Key(const char *s, rapidjson::SizeType len, bool)
+	{
+		if (depth != 1)
+			return true;
+		if (stop.size() == len && std::memcmp(stop.data(), s, len) == 0) {
+			reached = true;
+			return false;  // stops the parse here
+		}
+		key.SetString(s, len, head.GetAllocator());
+		return true;
+	}
+	bool EndObject(rapidjson::SizeType) { return --depth, true; }
+	bool StartArray() { return depth >= 1 && ++depth <= kMaxDepth; }  // a root array: no head
+	bool EndArray(rapidjson::SizeType) { return --depth, true; }
+};
+
 constexpr unsigned kFlags =
     rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag;
 
@@ -295,6 +345,17 @@ Page::Swap(Page &other) noexcept
 	pool_.swap(other.pool_);
 	doc_.swap(other.doc_);
 	numbers_.swap(other.numbers_);
+}
+
+bool
+ReadHead(const std::string &text, const std::string &stop, rapidjson::Document &head)
+{
+	head.SetObject();
+	HeadHandler handler{head, stop, 0, false, {}};
+	rapidjson::StringStream in(text.c_str());  // read only; a NUL byte ends it (no stop: false)
+	rapidjson::Reader reader;
+	reader.Parse<rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag>(in, handler);
+	return handler.reached;
 }
 
 namespace {

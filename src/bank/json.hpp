@@ -108,6 +108,12 @@ GetBool(const rapidjson::Value &v, std::string_view key, bool fallback)
 // 10 levels); the tree is walked recursively (serialization, jsonb), so it is bounded.
 constexpr int kMaxDepth = 64;
 
+// Reads the scalar members of text's root object that come before its member `stop`, without
+// parsing the rest, into head (an object; numbers as their text, as in a Page; the members
+// that are objects or arrays are left out). True when `stop` was reached with valid JSON before
+// it: head then holds every scalar member the whole text has before it.
+bool ReadHead(const std::string &text, const std::string &stop, rapidjson::Document &head);
+
 // Compact JSON text of a value.
 inline void
 Serialize(const rapidjson::Value &v, std::string &out)
@@ -177,6 +183,17 @@ public:
 	}
 	// Compact JSON text of v; numbers as the bank's digits, unquoted.
 	void Serialize(const rapidjson::Value &v, std::string &out) const;
+	// Bytes of the text, and of the last tree parsed from it.
+	size_t
+	TextBytes() const
+	{
+		return body_.size();
+	}
+	size_t
+	TreeBytes() const
+	{
+		return last_tree_;
+	}
 
 private:
 	void Reserve(size_t bytes);

@@ -80,6 +80,7 @@ Prefetch::Prefetch(TlsConfig tls, Timeouts timeouts, long long max_response_byte
 {
 	done_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	abort_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	received_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
 
 Prefetch::~Prefetch()
@@ -89,15 +90,18 @@ Prefetch::~Prefetch()
 		close(done_fd_);
 	if (abort_fd_ >= 0)
 		close(abort_fd_);
+	if (received_fd_ >= 0)
+		close(received_fd_);
 }
 
 bool
 Prefetch::Start(const HttpRequest &req)
 {
-	if (held_ || done_fd_ < 0 || abort_fd_ < 0)
+	if (held_ || done_fd_ < 0 || abort_fd_ < 0 || received_fd_ < 0)
 		return false;
 	try {
 		req_ = req;
+		head_stop_ = head_stop;
 	} catch (...) {
 		return false;
 	}
@@ -112,8 +116,11 @@ Prefetch::Start(const HttpRequest &req)
 	page_failure_ = nullptr;
 	abort_.store(false);
 	done_.store(false);
+	received_.store(false);
+	head_ok_ = false;
 	Drain(done_fd_);
 	Drain(abort_fd_);
+	Drain(received_fd_);
 	// The thread inherits this mask: every signal stays with the backend's own thread.
 	sigset_t all, old;
 	sigfillset(&all);
@@ -140,6 +147,15 @@ Prefetch::Run() noexcept
 		failure_class_ = http_.LastFailure();
 	}
 	if (!failure_ && resp_.status >= 200 && resp_.status < 300) {
+		if (!head_stop_.empty()) {
+			try {
+				head_ok_ = json::ReadHead(resp_.body, head_stop_, head_);
+			} catch (...) {
+				head_ok_ = false;  // no head: the caller waits for the page
+			}
+			received_.store(true, std::memory_order_release);
+			Signal(received_fd_);
+		}
 		try {
 			page_.Parse(parse_ == Parse::kInPlace ? std::move(resp_.body) : std::string(resp_.body), projection_.get());
 		} catch (...) {
@@ -176,6 +192,25 @@ Prefetch::Matches(const HttpRequest &req) const
 		if (*a++ != *b++)
 			return false;
 	}
+}
+
+const rapidjson::Document *
+Prefetch::WaitReceived(Waiter &waiter)
+{
+	if (!held_)
+		return nullptr;
+	try {
+		while (!received_.load(std::memory_order_acquire) && !done_.load(std::memory_order_acquire)) {
+			if (waiter.Interrupted())
+				throw Interrupted();
+			waiter.Wait({SocketInterest{received_fd_, true, false}, SocketInterest{done_fd_, true, false}}, kTakeSliceMs);
+		}
+	} catch (...) {
+		Cancel();
+		throw;
+	}
+	Drain(received_fd_);
+	return received_.load(std::memory_order_acquire) && head_ok_ ? &head_ : nullptr;
 }
 
 HttpResponse

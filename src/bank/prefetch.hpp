@@ -37,6 +37,9 @@ public:
 	Parse parse = Parse::kInPlace;
 	// What the parsed page's tree keeps of its rows (json::Page::Parse); read by Start.
 	std::shared_ptr<const json::Projection> projection;
+	// When set, the members of a 2xx answer's root object before this one (the rows) are read
+	// as soon as it is received, before its page is parsed (json::ReadHead); read by Start.
+	std::string head_stop;
 	// Sends req in the background. False (nothing sent) when a request is already held, or
 	// when no thread can be started: the caller then sends it itself.
 	bool Start(const HttpRequest &req);
@@ -54,6 +57,17 @@ public:
 	}
 	// The held request is req: method, URL, body and headers but the Authorization one.
 	bool Matches(const HttpRequest &req) const;
+	// The held request was answered (Take will not wait).
+	bool
+	Ready() const
+	{
+		return held_ && done_.load(std::memory_order_acquire);
+	}
+	// Waits until the held request's 2xx answer is received (its page may still be being
+	// parsed), through the caller's waiter as Take does, and gives the members before
+	// head_stop (json::ReadHead; valid until the next Start or Cancel). nullptr when the request
+	// ended otherwise or its head could not be read: Take then tells what happened.
+	const rapidjson::Document *WaitReceived(Waiter &waiter);
 	// The held request's answer, waiting for it through the caller's waiter (so a cancel
 	// stops the wait; the request is then stopped too). A transport failure is rethrown as
 	// the thread caught it, with its class in *failure. Nothing is held afterwards.
@@ -82,12 +96,17 @@ private:
 	std::thread thread_;
 	int done_fd_ = -1;             // eventfd: the thread has finished
 	int abort_fd_ = -1;            // eventfd: stop now
+	int received_fd_ = -1;         // eventfd: a 2xx answer is received (its head read)
 	std::atomic<bool> abort_{false};
 	std::atomic<bool> done_{false};
+	std::atomic<bool> received_{false};
 	// Written by the thread before done_ is set; read by the caller after it.
 	HttpResponse resp_;
 	Parse parse_ = Parse::kInPlace;  // as `parse` was at Start
 	std::shared_ptr<const json::Projection> projection_;  // as `projection` was at Start
+	std::string head_stop_;          // as `head_stop` was at Start
+	rapidjson::Document head_;       // written by the thread before received_ is set
+	bool head_ok_ = false;
 	json::Page page_;
 	std::string recycled_;           // storage for the answer's body
 	bool taken_ = false;             // Take gave an answer that TakePage has not seen

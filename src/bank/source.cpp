@@ -226,6 +226,7 @@ RowSource::RowProjection() const
 RowSource::~RowSource()
 {
 	client_.ReturnPrefetch(std::move(ahead_));  // stops a request in flight: no call here
+	client_.ReturnPrefetch(std::move(spare_));
 	// No request here (it would need the Waiter, and this may run during an abort): an
 	// unfinished scroll is left abandoned, for this backend's next scroll to read to its end.
 	if (!account_.empty()) {
@@ -240,8 +241,9 @@ RowSource::Finish(Waiter &waiter)
 {
 	finished_ = true;
 	rows_ = nullptr;
-	if (ahead_)
-		client_.DropAhead(*ahead_);
+	for (auto *pf : {&ahead_, &spare_})
+		if (*pf)
+			client_.DropAhead(**pf);
 	AbandonRun();  // nothing once the run was read to its end
 	if (account_.empty())
 		return;
@@ -354,7 +356,7 @@ RowSource::CheckBudget(const std::string &next) const
 {
 	long long api_calls = stats_.calls - stats_.tokens;
 	// The call sent ahead is counted already: when it is the next one, it is not one more.
-	if (!next.empty() && ahead_ && ahead_->Held() && ahead_->Url() == client_.Config().base_url + next)
+	if (!next.empty() && (Holds(ahead_, next) || Holds(spare_, next)))
 		api_calls--;
 	if (plan_.max_calls > 0 && api_calls >= plan_.max_calls)
 		throw Error(sqlstate::kTooManyRequests,
@@ -437,6 +439,8 @@ RowSource::FetchPage(Waiter &waiter)
 		CheckBudget(path);
 		rows_ = nullptr;
 		answer_.Release();  // the previous page's rows are used up
+		if (!scroll_)
+			SendAfter(path, waiter);
 		HttpResponse r = scroll_ ? client_.Get(path, ep.scope, waiter, stats_, Retry::kOnce)
 		                         : GetPage(path, page_ == 0, windows_[window_].last < plan_.closed_before, waiter);
 		Parse(std::move(r.body));
@@ -654,6 +658,7 @@ RowSource::GetPage(const std::string &path_and_query, bool first, bool closed, W
 	CachedGet cached;
 	cached.closed = closed;
 	cached.run = first ? 0 : run_;
+	UseHeld(path_and_query);
 	if (!ahead_)
 		ahead_ = client_.BorrowPrefetch();
 	if (ahead_)
@@ -749,13 +754,83 @@ RowSource::SendAhead()
 	}
 	if (ep.paging == Paging::kStatement && page > 0 && static_cast<long long>(page) * plan_.page_size >= kTraditionalLimit)
 		return;  // FetchPage refuses it
+	const std::string path = std::string(ep.http_path) + "?" + plan_.PageQuery(windows_[w], page);
+	if (Holds(spare_, path))
+		return;  // sent already, after the page before it
+	if (ahead_ && ahead_->Held())
+		return;  // the one held is kept for when it comes up
 	if (!ahead_)
 		ahead_ = client_.BorrowPrefetch();
 	if (!ahead_)
 		return;
 	ahead_->projection = RowProjection();
-	client_.SendAhead(*ahead_, std::string(ep.http_path) + "?" + plan_.PageQuery(windows_[w], page), ep.scope, stats_,
-	                  page == 0 ? 0 : run_);
+	ahead_->head_stop = ep.paging == Paging::kStatement ? ep.rows_key : "";
+	client_.SendAhead(*ahead_, path, ep.scope, stats_, page == 0 ? 0 : run_);
+}
+
+bool
+RowSource::Holds(const std::unique_ptr<Prefetch> &pf, const std::string &path) const
+{
+	return pf && pf->Held() && pf->Url() == client_.Config().base_url + path;
+}
+
+void
+RowSource::UseHeld(const std::string &path)
+{
+	if (!Holds(ahead_, path) && Holds(spare_, path))
+		std::swap(ahead_, spare_);
+}
+
+void
+RowSource::SendAfter(const std::string &path, Waiter &waiter)
+{
+	UseHeld(path);
+	// Only while the scan would wait for the page: when it is parsed already, the request
+	// after it goes once it is read (SendAhead), as without this.
+	if (finished_ || !Holds(ahead_, path) || ahead_->Ready() || (spare_ && spare_->Held()))
+		return;
+	// A third page in memory only when pages are mostly text: their trees keep a few columns
+	// (Projection). Whole rows' trees are as big as their text, and the scan then converts
+	// rows more slowly than pages come: there is no wait to fill.
+	if (answer_.TreeBytes() > answer_.TextBytes() / 4)
+		return;
+	if (plan_.max_calls > 0 && stats_.calls - stats_.tokens >= plan_.max_calls)
+		return;
+	const rapidjson::Document *head = ahead_->WaitReceived(waiter);
+	std::string next = head ? NextAfter(*head) : std::string();
+	if (next.empty())
+		return;
+	if (!spare_)
+		spare_ = client_.BorrowPrefetch();
+	if (!spare_)
+		return;
+	const EndpointDef &ep = *plan_.endpoint;
+	spare_->projection = RowProjection();
+	spare_->head_stop = ep.rows_key;
+	client_.SendAhead(*spare_, next, ep.scope, stats_, 0);
+}
+
+std::string
+RowSource::NextAfter(const rapidjson::Document &head) const
+{
+	if (!json::Find(head, "totalElementos") || !json::Find(head, "totalPaginas") || !json::Find(head, "ultimaPagina"))
+		return {};
+	long long total = Count(head, "totalElementos");
+	long long pages = Count(head, "totalPaginas");
+	bool last = json::GetBool(head, "ultimaPagina", false);
+	if (total < 0 || pages < 0)
+		return {};
+	const std::string path = std::string(plan_.endpoint->http_path) + "?";
+	if (page_ == 0 && total > kTraditionalLimit) {
+		// FetchPage splits the window and reads its first part next.
+		std::vector<Window> parts = SplitForTotal(windows_[window_], total, kTraditionalLimit);
+		return parts.size() > 1 ? path + plan_.PageQuery(parts[0], 0) : std::string();
+	}
+	// Done with this page (as FetchPage tells it with a consistent count): the next window's
+	// first page. Another page of this window is sent once this one is read.
+	if (!(last || page_ + 1 >= pages) || window_ + 1 >= windows_.size())
+		return {};
+	return path + plan_.PageQuery(windows_[window_ + 1], 0);
 }
 
 RowExtractor::RowExtractor(std::vector<ColumnSpec> columns)

@@ -127,6 +127,17 @@ private:
 	void CheckWindowCount(const char *what, const std::string &where) const;
 	// Sends the request the next FetchPage will make ahead, when there is one that can be told now.
 	void SendAhead();
+	// The page of `path` is awaited from the thread: once its answer is received, and before
+	// its page is parsed, sends the request after it when the answer's counts tell it.
+	void SendAfter(const std::string &path, Waiter &waiter);
+	// The request FetchPage makes after the statement page of window_, page_ whose answer
+	// begins with `head` (json::ReadHead), when that is the first page of a window; empty when
+	// it is another page, a scroll, the end, or the counts are not all there.
+	std::string NextAfter(const rapidjson::Document &head) const;
+	// Makes ahead_ the prefetch that holds base URL + path, when spare_ does.
+	void UseHeld(const std::string &path);
+	// A prefetch holds base URL + path.
+	bool Holds(const std::unique_ptr<Prefetch> &pf, const std::string &path) const;
 
 	BankClient &client_;
 	RequestPlan plan_;
@@ -155,6 +166,9 @@ private:
 	long long run_ = 0;             // the cache run of the current window's pages, 0 none
 	std::shared_ptr<const json::Projection> projection_;  // for pages of rows (not single objects)
 	std::unique_ptr<Prefetch> ahead_;  // the thread that receives and parses the row pages
+	// A second one, for the request after the one ahead_ holds (SendAfter). A request it holds
+	// that turns out not to be the next one is kept for when it comes up: never sent twice.
+	std::unique_ptr<Prefetch> spare_;
 	rapidjson::SizeType ahead_at_ = 0;  // the row of the current page at which to send it
 	bool streaming_ = false;            // a page was read to its end
 };

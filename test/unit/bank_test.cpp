@@ -919,6 +919,28 @@ main()
 		      "projection: none for an endpoint without rows");
 	}
 
+	// ReadHead: the root object's scalar members before the rows, read without the rest.
+	{
+		rapidjson::Document head;
+		bool got = json::ReadHead(R"({"totalPaginas":3,"totalElementos":"25","x":{"transacoes":1,"a":[1]},)"
+		                          R"("ultimaPagina":false,"totalPaginas":4,"n":null,"transacoes":[{"broken":)",
+		                          "transacoes", head);
+		std::string text;
+		json::Serialize(head, text);
+		Equal(text, std::string(R"({"totalPaginas":"3","totalElementos":"25","ultimaPagina":false,"totalPaginas":"4","n":null})"),
+		      "head: the scalar members before the rows (numbers as their text), not what follows them");
+		Check(got && json::GetInt(head, "totalPaginas", -1) == 3 && !json::GetBool(head, "ultimaPagina", true),
+		      "head: the first member of a name, as in the whole page");
+		Check(!json::ReadHead(R"({"a":{"transacoes":[]},"b":1})", "transacoes", head),
+		      "head: a member of that name inside another is not the rows");
+		Check(!json::ReadHead(R"({"a":1,"b":})", "transacoes", head) && !json::ReadHead(R"([{"transacoes":1}])", "transacoes", head) &&
+		          !json::ReadHead(R"({"a":1})", "transacoes", head) && !json::ReadHead("", "transacoes", head),
+		      "head: none from invalid JSON, a root array, or an answer without the rows");
+		Check(!json::ReadHead(R"({"a":)" + std::string(100, '[') + "1" + std::string(100, ']') + R"(,"transacoes":[]})",
+		                      "transacoes", head),
+		      "head: none past 64 levels of nesting");
+	}
+
 	// Counters in one process: rows by server and endpoint, reset per server, a bounded table.
 	{
 		LocalCounterStore store;
@@ -1092,6 +1114,21 @@ main()
 		    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
 		Check(interrupted && !pf.Held() && ms < 1000,
 		      "prefetch: an interrupt stops the wait and the hung request (" + std::to_string(ms) + " ms)");
+		// ... and the wait for the answer's head likewise.
+		pf.head_stop = "transacoes";
+		Check(pf.Start(req) && !pf.Ready(), "prefetch: a hung request is not ready");
+		interrupting.waits = 0;
+		interrupted = false;
+		t0 = std::chrono::steady_clock::now();
+		try {
+			pf.WaitReceived(interrupting);
+		} catch (const Interrupted &) {
+			interrupted = true;
+		}
+		ms = static_cast<long>(
+		    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+		Check(interrupted && !pf.Held() && ms < 1000,
+		      "prefetch: an interrupt stops the wait for the head and the hung request (" + std::to_string(ms) + " ms)");
 		// Cancel alone stops a hung request promptly.
 		Check(pf.Start(req), "prefetch: it starts again after an interrupt");
 		usleep(50000);
@@ -1102,15 +1139,19 @@ main()
 		Check(!pf.Held() && ms < 500, "prefetch: Cancel stops a hung request (" + std::to_string(ms) + " ms)");
 		close(silent);
 		// A refused connection: the transport error is rethrown by Take with its class.
+		rapidjson::Document page_head_sentinel;
 		int refusing;
 		bool bound = LocalPort(false, &refusing, &port);
 		req.url = "https://127.0.0.1:" + std::to_string(port) + "/banking/v2/saldo";
 		PollWaiter waiter;
+		const rapidjson::Document *no_head = &page_head_sentinel;
 		auto thrown = Thrown([&] {
 			pf.Start(req);
+			no_head = pf.WaitReceived(waiter);
 			pf.Take(waiter, &failure);
 		});
 		json::Page page;
+		Check(no_head == nullptr, "prefetch: a refused connection has no head (Take tells why)");
 		Check(bound && thrown.first == "HV00N" && failure == TransportFailure::kConnect && !pf.Held() &&
 		          pf.TakePage(page) == Prefetch::Taken::kNo,
 		      "prefetch: a refused connection is rethrown by Take, as a connection failure, with no page (" +
