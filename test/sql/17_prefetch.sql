@@ -78,4 +78,21 @@ SELECT test.mock('DELETE', '/fault');
 SELECT test.reset();
 SELECT count(*), sum(valor) FROM pf17.extrato WHERE data_transacao BETWEEN '2024-05-01' AND '2024-05-10';
 SELECT test.calls('extrato') AS calls;
+-- While the scan waits for a page sent ahead (each takes 100 ms) and it reads few columns,
+-- the first page of the next window goes out as soon as that page's answer is received,
+-- before it is parsed. A year is five windows of one page each: five calls, each request
+-- once, and the answer of prefetch 'off'.
+SELECT test.reset();
+SELECT test.fault('{"endpoint":"extrato","kind":"delay","ms":100,"count":-1}');
+CREATE TEMP TABLE year AS
+SELECT count(*) AS n, sum(valor) AS total FROM inter.extrato WHERE data_transacao BETWEEN '2024-01-01' AND '2024-12-31';
+SELECT test.calls('extrato') AS calls, (SELECT count(DISTINCT q) FROM test.requests('extrato') q) AS distinct_requests;
+ALTER SERVER inter OPTIONS (ADD prefetch 'off');
+SELECT test.reset();
+SELECT n > 1000 AS many, (n, total) = (SELECT count(*), sum(valor) FROM inter.extrato
+                                       WHERE data_transacao BETWEEN '2024-01-01' AND '2024-12-31') AS same
+FROM year;
+SELECT test.calls('extrato') AS calls;
+ALTER SERVER inter OPTIONS (DROP prefetch);
+SELECT test.mock('DELETE', '/fault');
 DROP SCHEMA pf17 CASCADE;
