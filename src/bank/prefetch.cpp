@@ -199,15 +199,10 @@ Prefetch::WaitReceived(Waiter &waiter)
 {
 	if (!held_)
 		return nullptr;
-	try {
-		while (!received_.load(std::memory_order_acquire) && !done_.load(std::memory_order_acquire)) {
-			if (waiter.Interrupted())
-				throw Interrupted();
-			waiter.Wait({SocketInterest{received_fd_, true, false}, SocketInterest{done_fd_, true, false}}, kTakeSliceMs);
-		}
-	} catch (...) {
-		Cancel();
-		throw;
+	while (!received_.load(std::memory_order_acquire) && !done_.load(std::memory_order_acquire)) {
+		if (waiter.Interrupted())
+			throw Interrupted();
+		waiter.Wait({SocketInterest{received_fd_, true, false}, SocketInterest{done_fd_, true, false}}, kTakeSliceMs);
 	}
 	Drain(received_fd_);
 	return received_.load(std::memory_order_acquire) && head_ok_ ? &head_ : nullptr;

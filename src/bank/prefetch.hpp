@@ -66,7 +66,9 @@ public:
 	// Waits until the held request's 2xx answer is received (its page may still be being
 	// parsed), through the caller's waiter as Take does, and gives the members before
 	// head_stop (json::ReadHead; valid until the next Start or Cancel). nullptr when the request
-	// ended otherwise or its head could not be read: Take then tells what happened.
+	// ended otherwise or its head could not be read: Take then tells what happened. An
+	// interrupt or an error of the wait is thrown with the request still held (the sender
+	// drops it, and releases what it holds for it).
 	const rapidjson::Document *WaitReceived(Waiter &waiter);
 	// The held request's answer, waiting for it through the caller's waiter (so a cancel
 	// stops the wait; the request is then stopped too). A transport failure is rethrown as

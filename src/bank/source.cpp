@@ -796,7 +796,13 @@ RowSource::SendAfter(const std::string &path, Waiter &waiter)
 		return;
 	if (plan_.max_calls > 0 && stats_.calls - stats_.tokens >= plan_.max_calls)
 		return;
-	const rapidjson::Document *head = ahead_->WaitReceived(waiter);
+	const rapidjson::Document *head = nullptr;
+	try {
+		head = ahead_->WaitReceived(waiter);
+	} catch (...) {
+		client_.DropAhead(*ahead_);  // stopped, and its fetch claim released
+		throw;
+	}
 	std::string next = head ? NextAfter(*head) : std::string();
 	if (next.empty())
 		return;
