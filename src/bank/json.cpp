@@ -162,9 +162,7 @@ struct ProjectingHandler {
 		next_node = Projection::kWhole;
 		if (f.node >= 0) {
 			const Projection::Node &n = projection.nodes[f.node];
-			size_t j = 0;
-			while (j < n.keys.size() && (n.keys[j].size() != len || std::memcmp(n.keys[j].data(), s, len) != 0))
-				j++;
+			size_t j = FindKey(n.keys, s, len);
 			if (j == n.keys.size()) {
 				skip_next = true;
 				return true;

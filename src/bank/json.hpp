@@ -28,6 +28,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -122,6 +123,16 @@ Serialize(const rapidjson::Value &v, std::string &out)
 	rapidjson::Writer<rapidjson::StringBuffer> w(buf);
 	v.Accept(w);
 	out.assign(buf.GetString(), buf.GetSize());
+}
+
+// The index in `keys` of the name s[0, len), or keys.size() when none is that name.
+inline size_t
+FindKey(const std::vector<std::string> &keys, const char *s, size_t len)
+{
+	size_t j = 0;
+	while (j < keys.size() && (keys[j].size() != len || std::memcmp(keys[j].data(), s, len) != 0))
+		j++;
+	return j;
 }
 
 // What a page's tree keeps of its rows: the members a scan's columns read, the rest of each

@@ -659,11 +659,7 @@ RowSource::GetPage(const std::string &path_and_query, bool first, bool closed, W
 	cached.closed = closed;
 	cached.run = first ? 0 : run_;
 	UseHeld(path_and_query);
-	if (!ahead_)
-		ahead_ = client_.BorrowPrefetch();
-	if (ahead_)
-		ahead_->projection = RowProjection();
-	cached.ahead = ahead_.get();
+	cached.ahead = Prepare(ahead_);
 	HttpResponse r = client_.GetCached(path_and_query, ep.scope, waiter, stats_, Retry::kRead, cached);
 	if (ahead_)
 		client_.DropAhead(*ahead_);  // sent ahead for another request (which this one was not)
@@ -757,15 +753,23 @@ RowSource::SendAhead()
 	const std::string path = std::string(ep.http_path) + "?" + plan_.PageQuery(windows_[w], page);
 	if (Holds(spare_, path))
 		return;  // sent already, after the page before it
-	if (ahead_ && ahead_->Held())
-		return;  // the one held is kept for when it comes up
-	if (!ahead_)
-		ahead_ = client_.BorrowPrefetch();
-	if (!ahead_)
-		return;
-	ahead_->projection = RowProjection();
-	ahead_->head_stop = ep.paging == Paging::kStatement ? ep.rows_key : "";
-	client_.SendAhead(*ahead_, path, ep.scope, stats_, page == 0 ? 0 : run_);
+	// (A request ahead_ holds already is kept for when it comes up: BankClient::SendAhead
+	// sends nothing then.)
+	if (Prepare(ahead_))
+		client_.SendAhead(*ahead_, path, ep.scope, stats_, page == 0 ? 0 : run_);
+}
+
+Prefetch *
+RowSource::Prepare(std::unique_ptr<Prefetch> &pf)
+{
+	if (!pf)
+		pf = client_.BorrowPrefetch();
+	if (!pf)
+		return nullptr;
+	const EndpointDef &ep = *plan_.endpoint;
+	pf->projection = RowProjection();
+	pf->head_stop = ep.paging == Paging::kStatement ? ep.rows_key : "";
+	return pf.get();
 }
 
 bool
@@ -806,14 +810,8 @@ RowSource::SendAfter(const std::string &path, Waiter &waiter)
 	std::string next = head ? NextAfter(*head) : std::string();
 	if (next.empty())
 		return;
-	if (!spare_)
-		spare_ = client_.BorrowPrefetch();
-	if (!spare_)
-		return;
-	const EndpointDef &ep = *plan_.endpoint;
-	spare_->projection = RowProjection();
-	spare_->head_stop = ep.rows_key;
-	client_.SendAhead(*spare_, next, ep.scope, stats_, 0);
+	if (Prepare(spare_))
+		client_.SendAhead(*spare_, next, plan_.endpoint->scope, stats_, 0);
 }
 
 std::string
@@ -926,24 +924,19 @@ RowExtractor::Walk(int index, const rapidjson::Value &v, const json::Page &page)
 	size_t left = node.keys.size();
 	std::fill(node.seen.begin(), node.seen.end(), 0);
 	for (auto m = v.MemberBegin(); m != v.MemberEnd() && left > 0; ++m) {
-		const char *name = m->name.GetString();
-		rapidjson::SizeType len = m->name.GetStringLength();
-		for (size_t j = 0; j < node.keys.size(); j++) {
-			const std::string &key = node.keys[j];
-			if (key.size() != len || node.seen[j] || memcmp(key.data(), name, len) != 0)
-				continue;
-			node.seen[j] = 1;
-			left--;
-			for (size_t c : node.ends[j])
-				found_[c] = &m->value;
-			if (node.child[j] >= 0) {
-				if (!m->value.IsObject() && !m->value.IsNull())
-					throw Error(sqlstate::kReplyHandle,
-					            "the bank's answer has a field \"" + key + "\" that is not a JSON object",
-					            std::string("Found ") + KindOf(m->value, page) + " where an object with fields is expected.");
-				Walk(node.child[j], m->value, page);  // `node` stays valid: nodes_ is fixed after construction
-			}
-			break;
+		size_t j = json::FindKey(node.keys, m->name.GetString(), m->name.GetStringLength());
+		if (j == node.keys.size() || node.seen[j])
+			continue;  // not a column's, or not the first member of its name
+		node.seen[j] = 1;
+		left--;
+		for (size_t c : node.ends[j])
+			found_[c] = &m->value;
+		if (node.child[j] >= 0) {
+			if (!m->value.IsObject() && !m->value.IsNull())
+				throw Error(sqlstate::kReplyHandle,
+				            "the bank's answer has a field \"" + node.keys[j] + "\" that is not a JSON object",
+				            std::string("Found ") + KindOf(m->value, page) + " where an object with fields is expected.");
+			Walk(node.child[j], m->value, page);  // `node` stays valid: nodes_ is fixed after construction
 		}
 	}
 }

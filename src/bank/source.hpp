@@ -136,6 +136,9 @@ private:
 	std::string NextAfter(const rapidjson::Document &head) const;
 	// Makes ahead_ the prefetch that holds base URL + path, when spare_ does.
 	void UseHeld(const std::string &path);
+	// pf (borrowed when it is null) set up to receive this plan's pages; nullptr when no
+	// prefetch can be had (the caller then sends its request itself).
+	Prefetch *Prepare(std::unique_ptr<Prefetch> &pf);
 	// A prefetch holds base URL + path.
 	bool Holds(const std::unique_ptr<Prefetch> &pf, const std::string &path) const;
 
