@@ -4,6 +4,7 @@
 #include "bank/error.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 namespace pix::json {
@@ -265,6 +266,15 @@ Page::Parse(std::string &&body, const Projection *projection)
 		throw Error(sqlstate::kReplyHandle, "the bank's answer is not valid JSON",
 		            "A NUL byte at offset " +
 		                std::to_string(static_cast<const char *>(nul) - body_.data()) + ".");
+	plain_ = false;
+	bool escapes = false;
+	for (const char *b = body_.data(), *end = b + body_.size();
+	     (b = static_cast<const char *>(std::memchr(b, '\\', end - b))) != nullptr; b += 2)
+		if (b + 1 < end && b[1] == 'u') {
+			escapes = true;
+			break;
+		}
+	const bool plain = !escapes && ValidUtf8(body_.data(), body_.size());
 	rapidjson::ParseResult result;
 	bool too_deep = false;
 	auto generate = [&](rapidjson::Document &d) {
@@ -284,6 +294,7 @@ Page::Parse(std::string &&body, const Projection *projection)
 	};
 	doc_->Populate(generate);
 	last_tree_ = doc_->GetAllocator().Size();
+	plain_ = plain && !result.IsError();
 	if (result.IsError()) {
 		doc_->SetNull();
 		numbers_.clear();
@@ -305,6 +316,7 @@ Page::Release() noexcept
 	// system, and the next answer's pages then fault in again (a third more time for
 	// count(*), measured).
 	numbers_.clear();
+	plain_ = false;
 	doc_->SetNull();
 	doc_->GetAllocator().Clear();
 }
@@ -343,6 +355,7 @@ Page::Swap(Page &other) noexcept
 	pool_.swap(other.pool_);
 	doc_.swap(other.doc_);
 	numbers_.swap(other.numbers_);
+	std::swap(plain_, other.plain_);
 }
 
 bool
@@ -397,6 +410,56 @@ Page::Serialize(const rapidjson::Value &v, std::string &out) const
 	rapidjson::Writer<rapidjson::StringBuffer> w(buf);
 	Write(*this, v, w);
 	out.assign(buf.GetString(), buf.GetSize());
+}
+
+bool
+ValidUtf8(const char *text, size_t n)
+{
+	const auto *s = reinterpret_cast<const unsigned char *>(text);
+	constexpr uint64_t kHigh = 0x8080808080808080ULL, kOnes = 0x0101010101010101ULL;
+	size_t i = 0;
+	while (i < n) {
+		if (i + 8 <= n) {  // eight ASCII bytes, none of them NUL, at a time
+			uint64_t x;
+			std::memcpy(&x, s + i, 8);
+			if ((x & kHigh) == 0 && ((x - kOnes) & ~x & kHigh) == 0) {
+				i += 8;
+				continue;
+			}
+		}
+		unsigned char c = s[i];
+		if (c == 0)
+			return false;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		size_t len;
+		unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range (Unicode Table 3-7)
+		if (c >= 0xC2 && c <= 0xDF)
+			len = 2;
+		else if (c >= 0xE0 && c <= 0xEF) {
+			len = 3;
+			if (c == 0xE0)
+				lo = 0xA0;
+			else if (c == 0xED)
+				hi = 0x9F;  // not a surrogate
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			len = 4;
+			if (c == 0xF0)
+				lo = 0x90;
+			else if (c == 0xF4)
+				hi = 0x8F;  // not past U+10FFFF
+		} else
+			return false;  // a continuation byte, C0/C1 (overlong) or F5..FF
+		if (n - i < len || s[i + 1] < lo || s[i + 1] > hi)
+			return false;
+		for (size_t k = 2; k < len; k++)
+			if (s[i + k] < 0x80 || s[i + k] > 0xBF)
+				return false;
+		i += len;
+	}
+	return true;
 }
 
 }  // namespace pix::json

@@ -194,6 +194,14 @@ public:
 	}
 	// Compact JSON text of v; numbers as the bank's digits, unquoted.
 	void Serialize(const rapidjson::Value &v, std::string &out) const;
+	// True when every string the parse gave (keys and values) is valid UTF-8 without a NUL:
+	// the text was, and it has no \u escape (the only way to write a NUL or a lone surrogate).
+	// Values added to Doc() after parsing must be such text too.
+	bool
+	Plain() const
+	{
+		return plain_;
+	}
 	// Bytes of the text, and of the last tree parsed from it.
 	size_t
 	TextBytes() const
@@ -218,6 +226,11 @@ private:
 	std::unique_ptr<rapidjson::MemoryPoolAllocator<>> pool_;  // on arena_
 	std::unique_ptr<rapidjson::Document> doc_ = std::make_unique<rapidjson::Document>();
 	std::vector<const char *> numbers_;  // number texts in body_, ascending
+	bool plain_ = false;
 };
+
+// s[0, n) is well-formed UTF-8 (the Unicode standard's table: no overlong forms, surrogates or
+// code points past U+10FFFF; what PostgreSQL's pg_verify_mbstr accepts) without a NUL byte.
+bool ValidUtf8(const char *s, size_t n);
 
 }  // namespace pix::json

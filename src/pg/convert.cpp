@@ -179,14 +179,14 @@ PlainAscii(const char *s, size_t len)
 
 // A JSON string (or key) of the page as a jsonb string: jsonb_in's checks, in its words.
 void
-JsonbString(JsonbValue *jv, const rapidjson::Value &v)
+JsonbString(JsonbValue *jv, const rapidjson::Value &v, bool plain)
 {
 	const char *s = v.GetString();
 	size_t len = v.GetStringLength();
-	if (memchr(s, '\0', len))
+	if (!plain && memchr(s, '\0', len))
 		ereport(ERROR, (errcode(ERRCODE_UNTRANSLATABLE_CHARACTER), errmsg("unsupported Unicode escape sequence"),
 		                errdetail("\\u0000 cannot be converted to text.")));
-	s = ServerText(s, &len);
+	s = ServerText(s, &len, plain);
 	if (len > JENTRY_OFFLENMASK)
 		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("string too long to represent as jsonb string"),
 		                errdetail("Due to an implementation restriction, jsonb strings cannot exceed %d bytes.",
@@ -284,7 +284,7 @@ EncodeObject(StringInfo b, const rapidjson::Value &v, const json::Page &page)
 	auto members = v.MemberBegin();
 	// A stable insertion sort of the keys (as stored: server encoding) in jsonb's order.
 	for (rapidjson::SizeType i = 0; i < n; i++) {
-		JsonbString(&keys[i], members[i].name);
+		JsonbString(&keys[i], members[i].name, page.Plain());
 		rapidjson::SizeType j = i;
 		for (; j > 0; j--) {
 			const JsonbValue &a = keys[order[j - 1]], &k = keys[i];
@@ -352,7 +352,7 @@ EncodeJsonb(StringInfo b, const rapidjson::Value &v, const json::Page &page)
 		return v.GetBool() ? JENTRY_ISBOOL_TRUE : JENTRY_ISBOOL_FALSE;
 	if (v.IsString() && !page.IsNumber(v)) {
 		JsonbValue s;
-		JsonbString(&s, v);
+		JsonbString(&s, v, page.Plain());
 		return EncodeString(b, s);
 	}
 	Numeric num = JsonbNumeric(v);
@@ -380,11 +380,13 @@ JsonbFromValue(const rapidjson::Value &v, const json::Page &page)
 }
 
 const char *
-ServerText(const char *s, size_t *len)
+ServerText(const char *s, size_t *len, bool plain)
 {
 	if (*len > MaxAllocSize)
 		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 		                errmsg("a value in the bank's answer is too long (%zu bytes)", *len)));
+	if (plain && GetDatabaseEncoding() == PG_UTF8)
+		return s;  // checked with the whole page's text (json::ValidUtf8)
 	int n = static_cast<int>(*len);
 	bool ascii = PlainAscii(s, *len);
 	if (!ascii && !pg_verify_mbstr(PG_UTF8, s, n, true)) {
@@ -440,9 +442,9 @@ WantsJson(Oid type)
 }
 
 Datum
-ConvertCell(const ColumnConv *c, const char *s, size_t len, pg_tz *tz)
+ConvertCell(const ColumnConv *c, const char *s, size_t len, pg_tz *tz, bool plain)
 {
-	s = ServerText(s, &len);
+	s = ServerText(s, &len, plain);
 	switch (c->kind) {
 	case ConvKind::kText:
 		return PointerGetDatum(cstring_to_text_with_len(s, static_cast<int>(len)));

@@ -23,10 +23,11 @@ bool WantsJson(Oid type);
 // The bank's UTF-8 text s (len bytes, NUL-terminated) as server-encoding text: s itself in
 // a UTF8 (or SQL_ASCII) database once validated, else a palloc'd conversion (*len updated).
 // Invalid UTF-8, a NUL byte (JSON \u0000) or a character the server encoding cannot hold
-// is an ERROR.
-const char *ServerText(const char *s, size_t *len);
-// s is the bank's UTF-8, NUL-terminated, len bytes long.
-Datum ConvertCell(const ColumnConv *c, const char *s, size_t len, pg_tz *tz);
+// is an ERROR. plain: s is known to be valid UTF-8 without a NUL (json::Page::Plain), so a
+// UTF8 database takes it unchecked.
+const char *ServerText(const char *s, size_t *len, bool plain = false);
+// s is the bank's UTF-8, NUL-terminated, len bytes long; plain as for ServerText.
+Datum ConvertCell(const ColumnConv *c, const char *s, size_t len, pg_tz *tz, bool plain = false);
 // The jsonb of a value of the page, built from the parsed tree the way jsonb_in builds it from
 // text (pushJsonbValue: keys sorted, the last of duplicate keys kept, numbers through
 // numeric_in from the bank's digits), without writing and re-lexing the text. Same errors:

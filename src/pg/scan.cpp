@@ -231,6 +231,7 @@ FetchRow(ScanState *s, TupleTableSlot *slot)
 	if (!got)
 		return false;
 	const Cell *cells = cpp->cells.data();
+	const bool plain = page->Plain();
 	MemoryContext old = MemoryContextSwitchTo(s->row_cxt);
 	ErrorContextCallback errcb;
 	errcb.callback = ConversionErrorContext;
@@ -246,7 +247,7 @@ FetchRow(ScanState *s, TupleTableSlot *slot)
 		if (cells[i].value)
 			slot->tts_values[i] = JsonbFromValue(*cells[i].value, *page);
 		else
-			slot->tts_values[i] = ConvertCell(&s->conv[i], cells[i].data, cells[i].len, s->tz);
+			slot->tts_values[i] = ConvertCell(&s->conv[i], cells[i].data, cells[i].len, s->tz, plain);
 		slot->tts_isnull[i] = false;
 	}
 	s->current_att = -1;

@@ -845,6 +845,49 @@ main()
 		      "Document::Parse is iterative: a million levels in an error body parse without recursion");
 	}
 
+	// UTF-8 checked once per page: ValidUtf8 is pg_verify_mbstr's rule (Unicode Table 3-7),
+	// and a page is Plain only when its text is such UTF-8 and has no \u escape (the one way
+	// a NUL or a lone surrogate reaches a string), so the cells can skip the check.
+	{
+		auto valid = [](const std::string &s) { return json::ValidUtf8(s.data(), s.size()); };
+		Check(valid("") && valid("abcdefghijklmnopqrstuvwxyz0123456789") && valid("Jo\xC3\xA3o") &&
+		          valid("\xE2\x82\xAC 12,50") && valid("\xF0\x9F\x98\x80") && valid("\xED\x9F\xBF") &&
+		          valid("\xF4\x8F\xBF\xBF") && valid("\xEF\xBF\xBF") && valid("12345678\xC3\xA9" "12345678"),
+		      "ValidUtf8 accepts ASCII and 2-, 3- and 4-byte characters up to U+10FFFF");
+		const char *bad[] = {"\xED\xA0\x80",      "\xED\xBF\xBF",  "\xC0\x80",         "\xC1\xBF", "\xE0\x80\x80",
+		                     "\xE0\x9F\xBF",      "\xF0\x8F\xBF\xBF", "\xF4\x90\x80\x80", "\xF5\x80\x80\x80",
+		                     "\xFF",              "\x80",          "abc\xC3",          "\xE2\x82", "\xF0\x9F\x98",
+		                     "\xC3\x28",          "\xE2\x28\xAC",  "\xF0\x9F\x28\x80"};
+		int refused = 0;
+		for (const char *b : bad)
+			refused += !valid(std::string("abcdefgh") + b + "ijklmnop") && !valid(b);
+		Check(refused == static_cast<int>(sizeof bad / sizeof bad[0]),
+		      "ValidUtf8 refuses surrogates, overlong forms, code points past U+10FFFF, stray and missing "
+		      "continuation bytes (" + std::to_string(refused) + " of " + std::to_string(sizeof bad / sizeof bad[0]) + ")");
+		Check(!valid(std::string("abcdefghij\0klmnop", 17)) && !valid(std::string("abc\0", 4)),
+		      "ValidUtf8 refuses a NUL byte, in the eight-byte fast path and outside it");
+		json::Page page;
+		page.Parse("{\"nome\":\"Jo\xC3\xA3o \\\"Z\\\" \\\\u00e9\\n\",\"v\":[1,2.5]}");
+		bool raw = page.Plain();
+		page.Parse(R"({"nome":"Jos\u00e9"})");
+		bool escaped = page.Plain();
+		page.Parse(R"({"nome":"a\u0000b"})");
+		bool nul = page.Plain();
+		page.Parse("{\"nome\":\"Jo\xC3\x28o\"}");
+		bool invalid = page.Plain();
+		page.Parse("{\"n\xED\xA0\x80me\":\"x\"}");
+		bool surrogate_key = page.Plain();
+		page.Parse(R"({"ok":true})");
+		page.Release();
+		bool released = page.Plain();
+		Check(raw && !escaped && !nul && !invalid && !surrogate_key && !released,
+		      "a page is plain when its text is valid UTF-8 without \\u escapes (an escaped backslash "
+		      "before u is not one), not when it has a \\u escape, invalid UTF-8 in a value or a key, "
+		      "or has been released");
+		auto broken = Thrown([&] { page.Parse(R"({"ok":tru})"); });
+		Check(!broken.first.empty() && !page.Plain(), "a page that is not JSON is not plain");
+	}
+
 	// Projection: a page's tree keeps of its rows what the columns read; every cell is the
 	// same as from the whole page, and errors stay errors.
 	{
