@@ -267,13 +267,17 @@ Page::Parse(std::string &&body, const Projection *projection)
 		            "A NUL byte at offset " +
 		                std::to_string(static_cast<const char *>(nul) - body_.data()) + ".");
 	plain_ = false;
-	bool escapes = false;
-	for (const char *b = body_.data(), *end = b + body_.size();
-	     (b = static_cast<const char *>(std::memchr(b, '\\', end - b))) != nullptr; b += 2)
-		if (b + 1 < end && b[1] == 'u') {
+	bool escapes = false;  // a \u escape; each backslash found skips the character it escapes
+	for (size_t i = 0, n = body_.size(); i + 1 < n; i += 2) {
+		const void *b = std::memchr(body_.data() + i, '\\', n - 1 - i);  // not the last byte: it escapes nothing
+		if (!b)
+			break;
+		i = static_cast<size_t>(static_cast<const char *>(b) - body_.data());
+		if (body_[i + 1] == 'u') {
 			escapes = true;
 			break;
 		}
+	}
 	const bool plain = !escapes && ValidUtf8(body_.data(), body_.size());
 	rapidjson::ParseResult result;
 	bool too_deep = false;

@@ -65,6 +65,10 @@ def seeds():
     # Found by fuzz_page (a bug of the target's page model, not of pix_fdw): a statement table
     # answered with a list-shaped page is read by the statement's fields, which count nothing here.
     yield "found_statement_list_shaped", cfg(0) + b'{"parametros":{"paginacao":{"quantidadeDePaginas":2,"quantidadeTotalDeItens":5}},"cobs":[{}]}'
+    # Found by fuzz_page: a page whose last byte is a backslash (the \\u scan of Page::Parse read
+    # past the text's end), before a plain page with raw UTF-8 and an escaped backslash before u.
+    yield "found_trailing_backslash", cfg(0, 0, 2) + b'{"transacoes":[{"idTransacao":"a\\' + b"\x1e" + \
+        '{"transacoes":[{"idTransacao":"a\\\\u0000","titulo":"São João"}]}'.encode()
     yield "hostile_saldo_types", cfg(2) + b'{"disponivel":{"x":[true,false,null]},"dataSaldo":5}'
     yield "hostile_huge_string", cfg(1) + b'{"disponivel":"' + b"9" * 20000 + b'"}'
 
