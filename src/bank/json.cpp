@@ -4,7 +4,6 @@
 #include "bank/error.hpp"
 
 #include <algorithm>
-#include <cstdint>
 #include <cstring>
 
 namespace pix::json {
@@ -420,24 +419,9 @@ bool
 ValidUtf8(const char *text, size_t n)
 {
 	const auto *s = reinterpret_cast<const unsigned char *>(text);
-	constexpr uint64_t kHigh = 0x8080808080808080ULL, kOnes = 0x0101010101010101ULL;
 	size_t i = 0;
-	while (i < n) {
-		if (i + 8 <= n) {  // eight ASCII bytes, none of them NUL, at a time
-			uint64_t x;
-			std::memcpy(&x, s + i, 8);
-			if ((x & kHigh) == 0 && ((x - kOnes) & ~x & kHigh) == 0) {
-				i += 8;
-				continue;
-			}
-		}
-		unsigned char c = s[i];
-		if (c == 0)
-			return false;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
+	while ((i += AsciiRun(text + i, n - i)) < n) {
+		unsigned char c = s[i];  // NUL or the first byte of a multi-byte character
 		size_t len;
 		unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range (Unicode Table 3-7)
 		if (c >= 0xC2 && c <= 0xDF)
@@ -455,7 +439,7 @@ ValidUtf8(const char *text, size_t n)
 			else if (c == 0xF4)
 				hi = 0x8F;  // not past U+10FFFF
 		} else
-			return false;  // a continuation byte, C0/C1 (overlong) or F5..FF
+			return false;  // NUL, a continuation byte, C0/C1 (overlong) or F5..FF
 		if (n - i < len || s[i + 1] < lo || s[i + 1] > hi)
 			return false;
 		for (size_t k = 2; k < len; k++)

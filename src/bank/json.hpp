@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -228,6 +229,24 @@ private:
 	std::vector<const char *> numbers_;  // number texts in body_, ascending
 	bool plain_ = false;
 };
+
+// How many bytes s[0, n) begins with that are 0x01-0x7F (ASCII without NUL: the same text in
+// UTF-8 and in every server encoding), read eight at a time.
+inline size_t
+AsciiRun(const char *s, size_t n)
+{
+	constexpr uint64_t kHigh = 0x8080808080808080ULL, kOnes = 0x0101010101010101ULL;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x;
+		std::memcpy(&x, s + i, 8);
+		if ((x & kHigh) != 0 || ((x - kOnes) & ~x & kHigh) != 0)  // a high bit, or a zero byte
+			break;
+	}
+	while (i < n && static_cast<unsigned char>(s[i]) - 1u < 0x7Fu)
+		i++;
+	return i;
+}
 
 // s[0, n) is well-formed UTF-8 (the Unicode standard's table: no overlong forms, surrogates or
 // code points past U+10FFFF; what PostgreSQL's pg_verify_mbstr accepts) without a NUL byte.

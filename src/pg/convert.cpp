@@ -158,25 +158,6 @@ ToNumeric(const ColumnConv *c, const char *s, size_t len)
 	                           Int32GetDatum(c->typmod));
 }
 
-// Bytes 0x01-0x7F only (most of the bank's text): valid UTF-8 without asking
-// pg_verify_mbstr, 8 bytes at a time.
-inline bool
-PlainAscii(const char *s, size_t len)
-{
-	constexpr uint64 kHigh = UINT64CONST(0x8080808080808080), kOnes = UINT64CONST(0x0101010101010101);
-	size_t i = 0;
-	for (; i + 8 <= len; i += 8) {
-		uint64 x;
-		memcpy(&x, s + i, 8);
-		if ((x & kHigh) != 0 || ((x - kOnes) & ~x & kHigh) != 0)  // a high bit, or a zero byte
-			return false;
-	}
-	for (; i < len; i++)
-		if (static_cast<unsigned char>(s[i]) - 1u >= 0x7Fu)
-			return false;
-	return true;
-}
-
 // A JSON string (or key) of the page as a jsonb string: jsonb_in's checks, in its words.
 void
 JsonbString(JsonbValue *jv, const rapidjson::Value &v, bool plain)
@@ -385,11 +366,13 @@ ServerText(const char *s, size_t *len, bool plain)
 	if (*len > MaxAllocSize)
 		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 		                errmsg("a value in the bank's answer is too long (%zu bytes)", *len)));
-	if (plain && GetDatabaseEncoding() == PG_UTF8)
-		return s;  // checked with the whole page's text (json::ValidUtf8)
+	const int db = GetDatabaseEncoding();
+	if (plain && (db == PG_UTF8 || db == PG_SQL_ASCII))
+		return s;  // validated with the whole page's text (json::ValidUtf8), not copied
 	int n = static_cast<int>(*len);
-	bool ascii = PlainAscii(s, *len);
-	if (!ascii && !pg_verify_mbstr(PG_UTF8, s, n, true)) {
+	// ASCII (most of the bank's text) is valid UTF-8 without asking pg_verify_mbstr.
+	bool ascii = json::AsciiRun(s, *len) == *len;
+	if (!plain && !ascii && !pg_verify_mbstr(PG_UTF8, s, n, true)) {
 		if (memchr(s, '\0', *len))
 			ereport(ERROR, (errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
 			                errmsg("the bank's text contains a NUL character (\\u0000)"),
@@ -398,7 +381,6 @@ ServerText(const char *s, size_t *len, bool plain)
 	}
 	if (ascii)
 		return s;  // the common case: ASCII is the same text in every server encoding
-	int db = GetDatabaseEncoding();
 	if (db == PG_UTF8 || db == PG_SQL_ASCII)
 		return s;  // validated, not copied
 	// Reports characters the server encoding lacks ("... has no equivalent in encoding ...").

@@ -23,8 +23,8 @@ bool WantsJson(Oid type);
 // The bank's UTF-8 text s (len bytes, NUL-terminated) as server-encoding text: s itself in
 // a UTF8 (or SQL_ASCII) database once validated, else a palloc'd conversion (*len updated).
 // Invalid UTF-8, a NUL byte (JSON \u0000) or a character the server encoding cannot hold
-// is an ERROR. plain: s is known to be valid UTF-8 without a NUL (json::Page::Plain), so a
-// UTF8 database takes it unchecked.
+// is an ERROR. plain: s is known to be valid UTF-8 without a NUL (json::Page::Plain), so it
+// is taken unchecked (and still converted to a server encoding other than UTF8).
 const char *ServerText(const char *s, size_t *len, bool plain = false);
 // s is the bank's UTF-8, NUL-terminated, len bytes long; plain as for ServerText.
 Datum ConvertCell(const ColumnConv *c, const char *s, size_t len, pg_tz *tz, bool plain = false);
